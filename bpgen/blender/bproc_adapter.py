@@ -1,0 +1,79 @@
+"""Run BlenderProc 2.8.0's API in-process on the pip ``bpy`` module (Blender 4.2).
+
+BlenderProc 2.8.0 expects to run inside a Blender binary started by ``blenderproc run`` (which downloads
+Blender and pip-installs into it). With the pip ``bpy`` wheel we instead:
+
+1. set ``OUTSIDE_OF_THE_INTERNAL_BLENDER_PYTHON_ENVIRONMENT_BUT_IN_RUN_SCRIPT`` so its ``__init__`` neither
+   raises nor runs its pip set-up (it then imports no API module);
+2. import the ``blenderproc.api.<topic>`` modules and attach them to the package, as ``bproc.<topic>``;
+3. give it a temp dir through ``SetupUtility.setup_utility_paths``;
+4. run ``bproc.init()``'s steps minus its UI-language switch (the bpy module only knows ``DEFAULT``).
+
+``load_blenderproc()`` is idempotent and returns the ``blenderproc`` module, ready to use.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+from types import ModuleType
+
+API_TOPICS = (
+    "loader", "utility", "sampler", "math", "postprocessing", "writer", "material", "lighting",
+    "camera", "renderer", "world", "constructor", "types", "object", "filter",
+)  # fmt: skip
+_ENV_FLAG = "OUTSIDE_OF_THE_INTERNAL_BLENDER_PYTHON_ENVIRONMENT_BUT_IN_RUN_SCRIPT"
+_state: dict[str, ModuleType] = {}
+
+
+class BlenderUnavailableError(RuntimeError):
+    """bpy or blenderproc cannot be imported."""
+
+
+def load_blenderproc(temp_dir: str | None = None) -> ModuleType:
+    """Import BlenderProc with its API attached and initialise the scene once per process."""
+    if "bproc" in _state:
+        return _state["bproc"]
+    os.environ[_ENV_FLAG] = "1"
+    try:
+        import bpy  # noqa: F401  (imported first: BlenderProc's modules import it at module level)
+        import blenderproc as bproc
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise BlenderUnavailableError(
+            f"cannot import Blender/BlenderProc ({exc}); run ./0-setup to install bpy and blenderproc"
+        ) from exc
+    for topic in API_TOPICS:
+        setattr(bproc, topic, importlib.import_module(f"blenderproc.api.{topic}"))
+    from blenderproc.python.utility.Initializer import clean_up
+    from blenderproc.python.utility.SetupUtility import SetupUtility
+
+    bproc.clean_up = clean_up
+    SetupUtility.setup_utility_paths(temp_dir or tempfile.mkdtemp(prefix="bpgen_bproc_"))
+    _init_without_language_switch()
+    _state["bproc"] = bproc
+    return bproc
+
+
+def _init_without_language_switch() -> None:
+    """``blenderproc.init()`` minus ``preferences.view.language = 'en_US'`` (TypeError in the bpy module)."""
+    import bpy
+    from blenderproc.python.renderer import RendererUtility
+    from blenderproc.python.utility.GlobalStorage import GlobalStorage
+    from blenderproc.python.utility.Initializer import _Initializer, clean_up
+
+    if GlobalStorage.is_in_storage("bproc_init_complete") and GlobalStorage.get("bproc_init_complete"):
+        return
+    clean_up(clean_up_camera=True)
+    bpy.context.scene.render.engine = "CYCLES"
+    RendererUtility.set_render_devices(use_only_cpu=True)
+    _Initializer.set_default_parameters()
+    GlobalStorage.add("bproc_init_complete", True)
+
+
+def versions() -> dict[str, str]:
+    """Blender and BlenderProc versions of the loaded modules."""
+    import bpy
+    import blenderproc
+
+    return {"blender": bpy.app.version_string, "blenderproc": blenderproc.__version__}

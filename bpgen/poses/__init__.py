@@ -1,0 +1,1 @@
+"""Pure-numpy pose sampling: anatomical joint ranges, strategies, named families, collision rejection."""

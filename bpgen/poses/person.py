@@ -1,0 +1,89 @@
+"""One person: body shape, a collision-free pose, a whole-body orientation, resting on the floor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bpgen.body import IGNORED_CAPSULE_PAIRS, Body, PosedBody
+from bpgen.collision import self_collisions
+from bpgen.poses.orientation import body_orientation, inversion_deg
+from bpgen.poses.sampler import JointAngles, sample_joint_angles
+
+
+@dataclass(frozen=True)
+class PoseConfig:
+    """How poses are drawn (mirrors configs/pose/*.yaml)."""
+
+    strategy_mix: dict[str, float]
+    orientation_mix: dict[str, float]
+    extreme_probability: float = 0.6
+    family_jitter_deg: float = 8.0
+    shape_std: float = 1.0
+    shape_clip: float = 2.5
+    max_attempts: int = 100
+    self_collision_shrink: float = 0.85
+
+
+@dataclass(frozen=True)
+class Person:
+    """A posed person in world coordinates (Z-up, metres), standing at x = y = 0 until placed."""
+
+    angles: JointAngles
+    shape: np.ndarray  # [10]
+    rotation: np.ndarray  # [3,3] body frame -> world
+    orientation: str
+    posed: PosedBody  # in world coordinates
+    attempts: int  # poses drawn until one had no self-intersection (1 = first try)
+
+    @property
+    def extremeness(self) -> float:
+        return self.angles.extremeness
+
+    @property
+    def inversion_deg(self) -> float:
+        return inversion_deg(self.rotation)
+
+    def moved(self, offset: np.ndarray) -> Person:
+        posed = self.posed.transformed(np.eye(3), np.asarray(offset, dtype=np.float64))
+        return Person(self.angles, self.shape, self.rotation, self.orientation, posed, self.attempts)
+
+    @property
+    def translation(self) -> np.ndarray:
+        """World position of the pelvis (the body frame's origin)."""
+        return self.posed.joint("Pelvis")
+
+
+def choose(rng: np.random.Generator, weights: dict[str, float]) -> str:
+    """One key of ``weights`` drawn in proportion to its (non-negative) weight."""
+    names = sorted(weights)
+    p = np.array([max(float(weights[n]), 0.0) for n in names])
+    if p.sum() <= 0:
+        raise ValueError(f"all weights are zero in {weights}; give at least one a positive weight")
+    return names[int(rng.choice(len(names), p=p / p.sum()))]
+
+
+def sample_person(rng: np.random.Generator, body: Body, config: PoseConfig) -> Person:
+    """Draw shape and pose until the pose has no self-intersection, then orient it and rest it on the floor.
+
+    Raises RuntimeError if ``config.max_attempts`` poses in a row intersect themselves.
+    """
+    shape = np.clip(rng.normal(0.0, config.shape_std, size=body.num_shape), -config.shape_clip, config.shape_clip)
+    for attempt in range(1, config.max_attempts + 1):
+        strategy = choose(rng, config.strategy_mix)
+        angles = sample_joint_angles(
+            rng, strategy, extreme_probability=config.extreme_probability, jitter_deg=config.family_jitter_deg
+        )
+        local = body.pose(angles.body_pose, shape)
+        if self_collisions(local.capsules, IGNORED_CAPSULE_PAIRS, config.self_collision_shrink):
+            continue
+        rotation, mode = body_orientation(rng, local, angles.orientation, angles.support, config.orientation_mix)
+        world = local.transformed(rotation, np.zeros(3))
+        lift = angles.lift - world.vertices[:, 2].min()  # lowest vertex on the floor, or above it
+        world = world.transformed(np.eye(3), np.array([0.0, 0.0, lift]))
+        return Person(angles, shape, rotation, mode, world, attempt)
+    raise RuntimeError(
+        f"no self-intersection-free pose in {config.max_attempts} attempts; "
+        "lower pose.extreme_probability or raise pose.max_attempts"
+    )

@@ -1,0 +1,119 @@
+"""Joint-angle strategies: uniform within anatomical ranges, biased to the extremes, or a named family."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bpgen.poses.families import FAMILIES, PoseFamily
+from bpgen.poses.joints import BODY_JOINTS, joint_index, limits_array
+from bpgen.rotations import euler_xyz_to_matrix, matrix_to_axis_angle
+
+BASE_STRATEGIES = ("uniform", "extreme")
+STRATEGIES = BASE_STRATEGIES + tuple(FAMILIES)
+NORMAL = limits_array("normal")
+EXTREME = limits_array("extreme")
+
+
+@dataclass(frozen=True)
+class JointAngles:
+    """One sampled body pose before it is placed: Euler angles plus how it meets the floor."""
+
+    strategy: str
+    euler: np.ndarray  # [21,3] radians, BODY_JOINTS order
+    orientation: str  # "support" or a mode of bpgen.poses.orientation
+    support: tuple[str, ...]
+    lift: float  # metres above the floor
+
+    @property
+    def body_pose(self) -> np.ndarray:
+        """SMPL-X body_pose, axis-angle [21,3]."""
+        return matrix_to_axis_angle(euler_xyz_to_matrix(self.euler))
+
+    @property
+    def extremeness(self) -> float:
+        return extremeness(self.euler)
+
+
+def extremeness(euler: np.ndarray) -> float:
+    """Mean normalised distance of the joint angles from neutral, in [0, 1].
+
+    Each angle is divided by the extreme-range limit on its own side (0 at rest, 1 at a contortionist's
+    limit); DOFs whose extreme range is zero on that side are left out.
+    """
+    euler = np.asarray(euler, dtype=np.float64)
+    bound = np.where(euler >= 0.0, EXTREME[..., 1], -EXTREME[..., 0])
+    valid = bound > 1e-9
+    ratio = np.clip(np.abs(euler[valid]) / bound[valid], 0.0, 1.0)
+    return float(ratio.mean()) if ratio.size else 0.0
+
+
+def sample_uniform(rng: np.random.Generator) -> np.ndarray:
+    """Every DOF uniform within its normal anatomical range."""
+    return rng.uniform(NORMAL[..., 0], NORMAL[..., 1])
+
+
+def sample_extreme(rng: np.random.Generator, extreme_probability: float = 0.6, concentration: float = 4.0) -> np.ndarray:
+    """Each DOF, with ``extreme_probability``, is pushed toward one of its extreme limits (Beta(c, 1) of the
+    way from neutral to it, side chosen in proportion to its extent); the others stay uniform in the normal
+    range."""
+    euler = sample_uniform(rng)
+    lo, hi = EXTREME[..., 0], EXTREME[..., 1]
+    extent = hi - lo
+    positive_side = rng.uniform(size=euler.shape) * np.where(extent > 0, extent, 1.0) < hi
+    fraction = rng.beta(concentration, 1.0, size=euler.shape)
+    pushed = np.where(positive_side, hi, lo) * fraction
+    mask = rng.uniform(size=euler.shape) < extreme_probability
+    return np.where(mask, pushed, euler)
+
+
+def mirror_euler(euler: np.ndarray) -> np.ndarray:
+    """Left/right mirror image of a pose: swap L_/R_ joints, negate Y and Z angles."""
+    mirrored = np.empty_like(euler)
+    for i, name in enumerate(BODY_JOINTS):
+        other = {"L_": "R_", "R_": "L_"}.get(name[:2])
+        j = joint_index(other + name[2:]) if other else i
+        mirrored[j] = euler[i] * np.array([1.0, -1.0, -1.0])
+    return mirrored
+
+
+def _mirror_name(name: str) -> str:
+    return {"L_": "R_", "R_": "L_"}.get(name[:2], name[:2]) + name[2:]
+
+
+def sample_family(rng: np.random.Generator, family: PoseFamily, jitter_deg: float) -> tuple[np.ndarray, tuple[str, ...]]:
+    """A family template with its ranges drawn, Gaussian jitter added, clipped to the extreme ranges;
+    mirrored left/right with probability 1/2. Returns the angles and the (mirrored) support joints."""
+    euler = rng.normal(0.0, np.deg2rad(jitter_deg * family.jitter_scale), size=(len(BODY_JOINTS), 3))
+    euler = np.clip(euler, NORMAL[..., 0], NORMAL[..., 1])
+    for name in family.free_joints:
+        i = joint_index(name)
+        euler[i] = rng.uniform(EXTREME[i, :, 0], EXTREME[i, :, 1])
+    for name, angles in family.joints.items():
+        i = joint_index(name)
+        for axis, value in enumerate(angles):
+            drawn = rng.uniform(*value) if isinstance(value, tuple) else value
+            euler[i, axis] += np.deg2rad(drawn)
+    euler = np.clip(euler, EXTREME[..., 0], EXTREME[..., 1])
+    support = family.support
+    if rng.uniform() < 0.5:
+        euler = mirror_euler(euler)
+        support = tuple(_mirror_name(s) for s in support)
+    return euler, support
+
+
+def sample_joint_angles(
+    rng: np.random.Generator, strategy: str, *, extreme_probability: float = 0.6, jitter_deg: float = 8.0
+) -> JointAngles:
+    """Draw one pose with ``strategy`` ("uniform", "extreme" or a family name from FAMILIES)."""
+    if strategy == "uniform":
+        return JointAngles(strategy, sample_uniform(rng), "mixed", (), 0.0)
+    if strategy == "extreme":
+        return JointAngles(strategy, sample_extreme(rng, extreme_probability), "mixed", (), 0.0)
+    if strategy not in FAMILIES:
+        raise ValueError(f"unknown pose strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
+    family = FAMILIES[strategy]
+    euler, support = sample_family(rng, family, jitter_deg)
+    lift = float(rng.uniform(*family.lift)) if family.lift[1] > 0 else 0.0
+    return JointAngles(strategy, euler, family.orientation, support, lift)
