@@ -76,9 +76,9 @@ FAMILIES: dict[str, PoseFamily] = {
                    free_joints=("L_Shoulder", "R_Shoulder", "L_Elbow", "R_Elbow", "L_Hip", "R_Hip")),
         PoseFamily(
             "rolled",
-            {"Spine1": ((25, 50), 0, 0), "Spine2": ((20, 40), 0, 0), "Spine3": ((20, 40), 0, 0),
-             "Neck": ((30, 55), 0, 0), "L_Hip": ((-150, -115), 0, (0, 20)), "R_Hip": ((-150, -115), 0, (-20, 0)),
-             "L_Knee": ((130, 155), 0, 0), "R_Knee": ((130, 155), 0, 0),
+            {"Spine1": ((10, 25), 0, 0), "Spine2": ((5, 20), 0, 0), "Spine3": ((5, 20), 0, 0),
+             "Neck": ((30, 55), 0, 0), "L_Hip": ((-125, -100), 0, (10, 25)), "R_Hip": ((-125, -100), 0, (-25, -10)),
+             "L_Knee": ((120, 150), 0, 0), "R_Knee": ((120, 150), 0, 0),
              "L_Shoulder": (0, (-60, -30), (-25, 0)), "R_Shoulder": (0, (30, 60), (0, 25)),
              "L_Elbow": (0, (-90, -50), 0), "R_Elbow": (0, (50, 90), 0)},
             orientation="random",

@@ -1,0 +1,232 @@
+"""Realise a ``ScenePlan`` with BlenderProc and render its frames (the only place that builds Blender data).
+
+No random numbers are drawn here: every choice comes from the plan.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bpgen.blender.bproc_adapter import load_blenderproc
+from bpgen.config import RenderConfig
+from bpgen.scene.plan import LightSpec, MaterialSpec, ObjectSpec, ScenePlan, WorldSpec
+
+DENOISER_NAMES = {"OPENIMAGEDENOISE": "INTEL", "OPTIX": "OPTIX", "none": None}
+GPU_TYPES = {"auto": ["OPTIX", "CUDA"], "optix": ["OPTIX"], "cuda": ["CUDA"], "cpu": []}
+
+
+@dataclass(frozen=True)
+class RenderedFrame:
+    rgb: np.ndarray  # [H,W,3] uint8
+    depth: np.ndarray  # [H,W] float32, metres along the optical axis (large where nothing was hit)
+    instance_map: np.ndarray  # [H,W] int
+    index_of: dict[str, int]  # object name -> instance index in instance_map
+
+
+def person_name(index: int) -> str:
+    return f"person_{index:02d}"
+
+
+def available_devices() -> dict[str, list[str]]:
+    """Cycles compute devices found per backend, e.g. {"CPU": [...], "CUDA": [...], "OPTIX": [...]}."""
+    import bpy
+
+    preferences = bpy.context.preferences.addons["cycles"].preferences
+    found: dict[str, list[str]] = {}
+    for backend in ("CPU", "CUDA", "OPTIX", "HIP"):
+        try:
+            devices = preferences.get_devices_for_type(backend)
+        except (TypeError, ValueError):  # backend not compiled in
+            continue
+        names = [d.name for d in devices if d.type == backend]
+        if names:
+            found[backend] = names
+    return found
+
+
+def render_threads(config_threads: int) -> int:
+    """Threads to render with: the config's, else SLURM_CPUS_PER_TASK, else this process's CPU affinity."""
+    if config_threads > 0:
+        return config_threads
+    slurm = os.environ.get("SLURM_CPUS_PER_TASK", "")
+    if slurm.isdigit() and int(slurm) > 0:
+        return int(slurm)
+    return len(os.sched_getaffinity(0))
+
+
+class BlenderScene:
+    """One Blender session: renderer set up once, then ``build(plan)`` + ``render()`` per scene."""
+
+    def __init__(self, config: RenderConfig, temp_dir: str | None = None) -> None:
+        self.config = config
+        self.bproc = load_blenderproc(temp_dir)
+        self.device = self._setup_renderer()
+
+    def _setup_renderer(self) -> str:
+        import bpy
+
+        bproc, config = self.bproc, self.config
+        scene = bpy.context.scene
+        scene.render.threads_mode = "FIXED"
+        scene.render.threads = render_threads(config.threads)
+        found = available_devices()
+        backend = next((b for b in GPU_TYPES[config.device] if b in found), None)
+        if config.device in ("optix", "cuda") and backend is None:
+            raise RuntimeError(f"device={config.device} asked for, but Cycles found only {sorted(found)}; "
+                               "use device=auto or device=cpu")  # fmt: skip
+        bproc.renderer.set_render_devices(use_only_cpu=backend is None, desired_gpu_device_type=backend and [backend])
+        bproc.camera.set_resolution(config.width, config.height)
+        bproc.renderer.set_max_amount_of_samples(config.samples)
+        bproc.renderer.set_denoiser(DENOISER_NAMES[config.denoiser])
+        bproc.renderer.set_light_bounces(
+            diffuse_bounces=config.max_bounces, glossy_bounces=config.max_bounces, max_bounces=config.max_bounces,
+            transmission_bounces=config.max_bounces, transparent_max_bounces=config.max_bounces,
+        )  # fmt: skip
+        bproc.renderer.enable_depth_output(activate_antialiasing=False)
+        bproc.renderer.enable_segmentation_output(map_by=["instance", "name"])
+        return f"{backend}:{','.join(found[backend])}" if backend else f"CPU:{scene.render.threads} threads"
+
+    # --- scene content -------------------------------------------------------------------------------------
+    def build(self, plan: ScenePlan) -> None:
+        """Replace the current scene content by ``plan``'s."""
+        import bpy
+
+        bproc = self.bproc
+        bproc.clean_up(clean_up_camera=False)
+        bproc.utility.reset_keyframes()
+        bpy.context.scene.cycles.seed = plan.cycles_seed
+        for i, (person, material) in enumerate(zip(plan.people, plan.person_materials, strict=True)):
+            self._mesh(person_name(i), person.posed.vertices, person.posed.faces, material)
+        floor = bproc.object.create_primitive("PLANE", scale=[plan.floor_size / 2.0] * 2 + [1.0])
+        floor.set_name("floor")
+        floor.replace_materials(self._material("floor", plan.floor, world_scale=True))
+        for i, spec in enumerate(plan.objects):
+            self._primitive(f"{spec.role}_{i:02d}", spec)
+        for i, light in enumerate(plan.lights):
+            self._light(i, light)
+        self._world(plan.world)
+        self._cameras(plan)
+        # BlenderProc numbers objects for the instance map only when segmentation output is enabled; number
+        # this scene's objects the same way (background 0).
+        for index, obj in enumerate(o for o in bpy.context.scene.objects if o.type == "MESH"):
+            obj.pass_index = index + 1
+
+    def _mesh(self, name: str, vertices: np.ndarray, faces: np.ndarray, material: MaterialSpec) -> Any:
+        import bpy
+
+        mesh = bpy.data.meshes.new(name)
+        mesh.vertices.add(len(vertices))
+        mesh.vertices.foreach_set("co", vertices.astype(np.float32).ravel())
+        mesh.loops.add(faces.size)
+        mesh.loops.foreach_set("vertex_index", faces.astype(np.int32).ravel())
+        mesh.polygons.add(len(faces))
+        mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 3, dtype=np.int32))
+        mesh.update()
+        mesh.shade_smooth()
+        obj = bpy.data.objects.new(name, mesh)
+        bpy.context.collection.objects.link(obj)
+        wrapped = self.bproc.types.MeshObject(obj)
+        wrapped.replace_materials(self._material(name, material))
+        return wrapped
+
+    def _primitive(self, name: str, spec: ObjectSpec) -> None:
+        obj = self.bproc.object.create_primitive(spec.kind)
+        obj.set_name(name)
+        obj.set_location(spec.location)
+        obj.set_rotation_euler(spec.rotation_euler)
+        obj.set_scale(spec.scale)
+        obj.replace_materials(self._material(name, spec.material, world_scale=spec.role == "wall"))
+
+    def _material(self, name: str, spec: MaterialSpec, world_scale: bool = False) -> Any:
+        material = self.bproc.material.create(f"mat_{name}")
+        bsdf = material.get_the_one_node_with_type("BsdfPrincipled")
+        bsdf.inputs["Roughness"].default_value = spec.roughness
+        bsdf.inputs["Metallic"].default_value = spec.metallic
+        color = (*spec.color, 1.0)
+        if spec.pattern == "plain":
+            bsdf.inputs["Base Color"].default_value = color
+            return material
+        coords = material.new_node("ShaderNodeTexCoord")
+        mapping = material.new_node("ShaderNodeMapping")
+        scale = spec.scale / (10.0 if world_scale else 1.0)
+        mapping.inputs["Scale"].default_value = (scale, scale, scale)
+        material.link(coords.outputs["Object"], mapping.inputs["Vector"])
+        node_type = {"noise": "ShaderNodeTexNoise", "checker": "ShaderNodeTexChecker",
+                     "voronoi": "ShaderNodeTexVoronoi", "wave": "ShaderNodeTexWave",
+                     "brick": "ShaderNodeTexBrick"}[spec.pattern]  # fmt: skip
+        texture = material.new_node(node_type)
+        material.link(mapping.outputs["Vector"], texture.inputs["Vector"])
+        if "Distortion" in texture.inputs:
+            texture.inputs["Distortion"].default_value = spec.distortion
+        mix = material.new_node("ShaderNodeMix")
+        mix.data_type = "RGBA"
+        mix.inputs["A"].default_value = color
+        mix.inputs["B"].default_value = (*spec.color2, 1.0)
+        factor = texture.outputs["Fac"] if "Fac" in texture.outputs else texture.outputs["Distance"]
+        material.link(factor, mix.inputs["Factor"])
+        material.link(mix.outputs["Result"], bsdf.inputs["Base Color"])
+        return material
+
+    def _light(self, index: int, spec: LightSpec) -> None:
+        light = self.bproc.types.Light(light_type=spec.kind, name=f"light_{index:02d}")
+        light.set_location(spec.location)
+        light.set_rotation_euler(spec.rotation_euler)
+        light.set_energy(spec.energy)
+        light.set_color(spec.color)
+        data = light.blender_obj.data
+        if spec.kind == "AREA":
+            data.size = spec.size
+        elif spec.kind in ("POINT", "SPOT"):
+            data.shadow_soft_size = spec.size / 4.0
+
+    def _world(self, spec: WorldSpec) -> None:
+        import bpy
+
+        world = bpy.context.scene.world or bpy.data.worlds.new("World")
+        bpy.context.scene.world = world
+        world.use_nodes = True
+        nodes, links = world.node_tree.nodes, world.node_tree.links
+        nodes.clear()
+        output = nodes.new("ShaderNodeOutputWorld")
+        background = nodes.new("ShaderNodeBackground")
+        background.inputs["Strength"].default_value = spec.strength
+        links.new(background.outputs["Background"], output.inputs["Surface"])
+        if spec.kind == "sky":
+            sky = nodes.new("ShaderNodeTexSky")
+            sky.sky_type = "NISHITA"
+            sky.sun_elevation = np.radians(spec.sun_elevation_deg)
+            sky.sun_rotation = np.radians(spec.sun_rotation_deg)
+            sky.air_density = spec.air_density
+            links.new(sky.outputs["Color"], background.inputs["Color"])
+        else:
+            background.inputs["Color"].default_value = (*spec.color, 1.0)
+
+    def _cameras(self, plan: ScenePlan) -> None:
+        import bpy
+
+        camera = bpy.context.scene.camera
+        camera.data.sensor_fit = "HORIZONTAL"
+        camera.data.sensor_width = 36.0
+        camera.data.shift_x = camera.data.shift_y = 0.0
+        camera.data.clip_start, camera.data.clip_end = 0.01, 1000.0
+        camera.data.animation_data_clear()
+        for frame, view in enumerate(plan.frames):
+            self.bproc.camera.add_camera_pose(view.camera.cam2world, frame=frame)
+            camera.data.lens = view.camera.lens_mm
+            camera.data.keyframe_insert(data_path="lens", frame=frame)
+
+    # --- rendering -----------------------------------------------------------------------------------------
+    def render(self) -> list[RenderedFrame]:
+        data = self.bproc.renderer.render(verbose=False)
+        frames = []
+        for rgb, depth, segmap, attributes in zip(
+            data["colors"], data["depth"], data["instance_segmaps"], data["instance_attribute_maps"], strict=True
+        ):
+            index_of = {entry["name"]: int(entry["idx"]) for entry in attributes}
+            frames.append(RenderedFrame(np.asarray(rgb, np.uint8)[..., :3], np.asarray(depth, np.float32),
+                                        np.asarray(segmap).astype(np.int32), index_of))  # fmt: skip
+        return frames

@@ -1,0 +1,315 @@
+"""Draw a whole scene as plain data: people, materials, floor, walls, sky, lights, clutter, occluders, cameras.
+
+``plan_scene`` takes an explicit ``numpy.random.Generator`` and returns a ``ScenePlan``; the Blender
+boundary (``bpgen.blender.scene``) realises it without drawing any random number of its own, so a plan and
+therefore a shard is reproducible from its seed.
+"""
+
+from __future__ import annotations
+
+import colorsys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bpgen.body import Body
+from bpgen.camera import Camera, fx_from_fov, look_at
+from bpgen.collision import bodies_overlap, spheres_hit_capsules
+from bpgen.config import RenderConfig
+from bpgen.poses.person import Person, choose, sample_person
+
+PATTERNS = ("plain", "noise", "checker", "voronoi", "wave", "brick")
+PRIMITIVES = ("CUBE", "CYLINDER", "CONE", "SPHERE", "MONKEY")
+LIGHT_TYPES = ("POINT", "SUN", "AREA", "SPOT")
+
+
+@dataclass(frozen=True)
+class MaterialSpec:
+    """A procedural material: a base colour, optionally mixed with a second one through a pattern."""
+
+    color: tuple[float, float, float]
+    roughness: float
+    metallic: float
+    pattern: str = "plain"
+    color2: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    scale: float = 5.0
+    distortion: float = 0.0
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    """A primitive mesh (distractor, occluder or wall)."""
+
+    kind: str  # PRIMITIVES or "PLANE"
+    location: tuple[float, float, float]
+    rotation_euler: tuple[float, float, float]
+    scale: tuple[float, float, float]
+    material: MaterialSpec
+    role: str  # "distractor" | "occluder" | "wall"
+
+    @property
+    def bounding_radius(self) -> float:
+        return float(np.linalg.norm(self.scale))
+
+
+@dataclass(frozen=True)
+class LightSpec:
+    kind: str
+    location: tuple[float, float, float]
+    rotation_euler: tuple[float, float, float]
+    energy: float
+    color: tuple[float, float, float]
+    size: float
+
+
+@dataclass(frozen=True)
+class WorldSpec:
+    """Environment light: a physical sky or a flat colour."""
+
+    kind: str  # "sky" | "color"
+    strength: float
+    sun_elevation_deg: float = 45.0
+    sun_rotation_deg: float = 0.0
+    air_density: float = 1.0
+    color: tuple[float, float, float] = (0.5, 0.5, 0.5)
+
+
+@dataclass(frozen=True)
+class FrameCamera:
+    camera: Camera
+    viewpoint: str  # "default" or a viewpoint kind of mode=viewpoint
+
+
+@dataclass(frozen=True)
+class ScenePlan:
+    people: list[Person]
+    person_materials: list[MaterialSpec]
+    floor: MaterialSpec
+    floor_size: float
+    objects: list[ObjectSpec]
+    lights: list[LightSpec]
+    world: WorldSpec
+    frames: list[FrameCamera]
+    cycles_seed: int
+    pose_attempts: int = 0  # poses drawn in total (for the rejection rate)
+    dropped_people: int = 0  # people that found no collision-free spot
+    notes: dict[str, float] = field(default_factory=dict)
+
+
+def _color(rng: np.random.Generator, saturation: tuple[float, float] = (0.0, 0.9)) -> tuple[float, float, float]:
+    r, g, b = colorsys.hsv_to_rgb(rng.uniform(), rng.uniform(*saturation), rng.uniform(0.08, 0.95))
+    return (float(r), float(g), float(b))
+
+
+def sample_material(rng: np.random.Generator, patterns: tuple[str, ...] = PATTERNS) -> MaterialSpec:
+    return MaterialSpec(
+        color=_color(rng),
+        roughness=float(rng.uniform(0.2, 1.0)),
+        metallic=float(rng.choice([0.0, 0.0, 0.0, rng.uniform(0.0, 1.0)])),
+        pattern=str(rng.choice(patterns)),
+        color2=_color(rng),
+        scale=float(rng.uniform(1.0, 30.0)),
+        distortion=float(rng.uniform(0.0, 3.0)),
+    )
+
+
+def _kelvin_rgb(kelvin: float) -> tuple[float, float, float]:
+    """Approximate RGB of a black body (Tanner Helland's fit), normalised to max 1."""
+    t = kelvin / 100.0
+    r = 255.0 if t <= 66 else 329.7 * (t - 60) ** -0.1332
+    g = 99.47 * np.log(t) - 161.1 if t <= 66 else 288.1 * (t - 60) ** -0.0755
+    b = 255.0 if t >= 66 else (0.0 if t <= 19 else 138.5 * np.log(t - 10) - 305.0)
+    rgb = np.clip([r, g, b], 1.0, 255.0)
+    return tuple(float(c) for c in rgb / rgb.max())  # type: ignore[return-value]
+
+
+def _place_people(
+    rng: np.random.Generator, body: Body, config: RenderConfig
+) -> tuple[list[Person], int, int]:
+    """Draw the people and place them on the floor without interpenetration."""
+    low, high = config.mode.people
+    count = int(rng.integers(low, high + 1))
+    spacing = (0.35, 1.0) if config.mode.name == "occlusion" else config.scene.person_spacing
+    people: list[Person] = []
+    attempts = dropped = 0
+    for _ in range(count):
+        person = sample_person(rng, body, config.pose)
+        attempts += person.attempts
+        center = person.posed.vertices.mean(axis=0)
+        for _try in range(30):
+            if people:
+                anchor = people[int(rng.integers(len(people)))].posed.vertices.mean(axis=0)
+                angle = rng.uniform(0.0, 2.0 * np.pi)
+                gap = rng.uniform(*spacing)
+                reach = np.ptp(person.posed.vertices[:, :2], axis=0).max() / 2.0
+                offset = anchor[:2] + (gap + reach) * np.array([np.cos(angle), np.sin(angle)]) - center[:2]
+            else:
+                offset = -center[:2]
+            candidate = person.moved(np.array([offset[0], offset[1], 0.0]))
+            if not any(bodies_overlap(candidate.posed.capsules, p.posed.capsules) for p in people):
+                people.append(candidate)
+                break
+        else:
+            dropped += 1
+    return people, attempts, dropped
+
+
+def _group_sphere(people: list[Person]) -> tuple[np.ndarray, float]:
+    points = np.concatenate([p.posed.vertices[::37] for p in people])
+    center = (points.min(axis=0) + points.max(axis=0)) / 2.0
+    return center, float(np.linalg.norm(points - center, axis=1).max())
+
+
+def _objects(
+    rng: np.random.Generator, config: RenderConfig, people: list[Person], center: np.ndarray, radius: float,
+    occluder_azimuth: float,
+) -> list[ObjectSpec]:  # fmt: skip
+    objects: list[ObjectSpec] = []
+    occluder_count = int(rng.integers(config.mode.occluders[0], config.mode.occluders[1] + 1))
+    distractor_count = int(rng.integers(config.scene.distractors[0], config.scene.distractors[1] + 1))
+    wanted = [("occluder", occluder_count), ("distractor", distractor_count)]
+    for role, count in wanted:
+        for _ in range(count):
+            for _try in range(20):
+                if role == "occluder":
+                    kind = str(rng.choice(["CUBE", "CUBE", "CYLINDER", "SPHERE"]))
+                    size = (rng.uniform(0.15, 0.6), rng.uniform(0.05, 0.4), rng.uniform(0.3, 0.9))
+                    azimuth = occluder_azimuth + np.radians(rng.uniform(-25, 25))
+                    distance = radius + rng.uniform(0.4, 1.5)
+                else:
+                    kind = str(rng.choice(PRIMITIVES))
+                    size = tuple(rng.uniform(0.1, 0.5) * rng.uniform(0.6, 1.4, size=3))
+                    azimuth = rng.uniform(0.0, 2.0 * np.pi)
+                    distance = radius + rng.uniform(0.3, 4.0)
+                xy = center[:2] + distance * np.array([np.cos(azimuth), np.sin(azimuth)])
+                location = np.array([xy[0], xy[1], size[2]])
+                bounding = float(np.linalg.norm(size))
+                if any(
+                    spheres_hit_capsules(location[None], np.array([bounding]), p.posed.capsules, 0.05) for p in people
+                ):
+                    continue
+                objects.append(ObjectSpec(
+                    kind, tuple(location.tolist()), (0.0, 0.0, float(rng.uniform(0, 2 * np.pi))),
+                    tuple(float(s) for s in size), sample_material(rng), role,
+                ))  # fmt: skip
+                break
+    walls = int(rng.integers(config.scene.walls[0], config.scene.walls[1] + 1))
+    for _ in range(walls):
+        azimuth = rng.uniform(0.0, 2.0 * np.pi)
+        distance = radius + rng.uniform(4.0, 12.0)
+        xy = center[:2] + distance * np.array([np.cos(azimuth), np.sin(azimuth)])
+        objects.append(ObjectSpec(
+            "PLANE", (float(xy[0]), float(xy[1]), 10.0), (np.pi / 2, 0.0, float(azimuth + np.pi / 2)),
+            (30.0, 10.0, 1.0), sample_material(rng), "wall",
+        ))  # fmt: skip
+    return objects
+
+
+def _camera(
+    rng: np.random.Generator, config: RenderConfig, viewpoint: str, people: list[Person], center: np.ndarray,
+    radius: float, azimuth_center: float | None,
+) -> Camera:  # fmt: skip
+    width, height = config.resolution
+    fov = rng.uniform(*config.camera.fov_deg)
+    elevation = rng.uniform(*config.camera.elevation_deg)
+    factor = rng.uniform(*config.camera.distance_factor)
+    roll = rng.uniform(-config.camera.roll_deg, config.camera.roll_deg)
+    target = center + rng.normal(0.0, 0.1 * radius, size=3)
+    if viewpoint == "top_down":
+        elevation, fov = rng.uniform(70.0, 89.0), rng.uniform(40.0, 70.0)
+    elif viewpoint == "worms_eye":
+        elevation = rng.uniform(-10.0, 0.0)
+    elif viewpoint == "close_up":
+        person = people[int(rng.integers(len(people)))]
+        target = person.posed.joints[int(rng.integers(len(person.posed.joints)))]
+        factor = rng.uniform(0.15, 0.45)
+    elif viewpoint == "wide_fov":
+        fov, factor = rng.uniform(90.0, 120.0), rng.uniform(0.6, 1.2)
+    elif viewpoint == "narrow_fov":
+        fov = rng.uniform(8.0, 20.0)
+    if viewpoint in ("top_down", "wide_fov", "narrow_fov", "worms_eye", "close_up"):
+        roll = rng.uniform(-30.0, 30.0)
+    fx = fx_from_fov(fov, width)
+    half_fov = np.arctan(min(width, height) / (2.0 * fx))
+    distance = max(radius / np.sin(half_fov) * factor, 0.3)
+    azimuth = rng.uniform(0.0, 2.0 * np.pi) if azimuth_center is None else azimuth_center + np.radians(
+        rng.uniform(-20.0, 20.0)
+    )
+    direction = np.array([np.cos(azimuth) * np.cos(np.radians(elevation)),
+                          np.sin(azimuth) * np.cos(np.radians(elevation)), np.sin(np.radians(elevation))])  # fmt: skip
+    position = target + distance * direction
+    if viewpoint == "worms_eye":
+        position[2] = rng.uniform(0.05, 0.4)
+    position[2] = max(position[2], 0.05)
+    return Camera(width, height, float(fx), look_at(position, target, roll))
+
+
+def _camera_clear(camera: Camera, people: list[Person], objects: list[ObjectSpec]) -> bool:
+    position = camera.position[None]
+    if any(spheres_hit_capsules(position, np.array([0.05]), p.posed.capsules, 0.15) for p in people):
+        return False
+    return all(np.linalg.norm(position[0] - np.array(o.location)) > o.bounding_radius + 0.1
+               for o in objects if o.role != "wall")  # fmt: skip
+
+
+def plan_scene(rng: np.random.Generator, config: RenderConfig, body: Body, frames: int) -> ScenePlan:
+    """Draw one scene with ``frames`` camera frames."""
+    people, attempts, dropped = _place_people(rng, body, config)
+    center, radius = _group_sphere(people)
+    occluder_azimuth = rng.uniform(0.0, 2.0 * np.pi)
+    objects = _objects(rng, config, people, center, radius, occluder_azimuth)
+    cameras: list[FrameCamera] = []
+    for _ in range(frames):
+        viewpoint = choose(rng, config.mode.viewpoints) if config.mode.viewpoints else "default"
+        azimuth = occluder_azimuth if config.mode.name == "occlusion" else None
+        for _try in range(30):
+            camera = _camera(rng, config, viewpoint, people, center, radius, azimuth)
+            if _camera_clear(camera, people, objects):
+                break
+        cameras.append(FrameCamera(camera, viewpoint))
+    lights = []
+    for _ in range(int(rng.integers(config.scene.lights[0], config.scene.lights[1] + 1))):
+        kind = str(rng.choice(LIGHT_TYPES))
+        azimuth, elevation = rng.uniform(0, 2 * np.pi), rng.uniform(np.radians(15), np.radians(85))
+        distance = rng.uniform(3.0, 8.0)
+        location = center + distance * np.array(
+            [np.cos(azimuth) * np.cos(elevation), np.sin(azimuth) * np.cos(elevation), np.sin(elevation)]
+        )
+        aim = look_at(location, center)[:3, :3]
+        euler = _matrix_to_euler_xyz(aim)
+        energy = {"POINT": rng.uniform(200, 1500), "SUN": rng.uniform(1.0, 5.0), "AREA": rng.uniform(200, 1500),
+                  "SPOT": rng.uniform(300, 2000)}[kind]  # fmt: skip
+        lights.append(LightSpec(kind, tuple(location.tolist()), euler, float(energy),
+                                _kelvin_rgb(rng.uniform(2500, 9000)), float(rng.uniform(0.2, 2.0))))  # fmt: skip
+    if rng.uniform() < 0.7:
+        world = WorldSpec("sky", float(rng.uniform(0.05, 0.35)), float(rng.uniform(3, 85)), float(rng.uniform(0, 360)),
+                          float(rng.uniform(0.2, 3.0)))  # fmt: skip
+    else:
+        world = WorldSpec("color", float(rng.uniform(0.2, 1.5)), color=_color(rng, (0.0, 0.5)))
+    return ScenePlan(
+        people=people,
+        person_materials=[sample_material(rng, ("plain", "plain", "noise", "wave", "checker")) for _ in people],
+        floor=sample_material(rng),
+        floor_size=config.scene.floor_size,
+        objects=objects,
+        lights=lights,
+        world=world,
+        frames=cameras,
+        cycles_seed=int(rng.integers(0, 2**31 - 1)),
+        pose_attempts=attempts,
+        dropped_people=dropped,
+    )
+
+
+def _matrix_to_euler_xyz(rotation: np.ndarray) -> tuple[float, float, float]:
+    """Blender 'XYZ' Euler angles (R = Rz @ Ry @ Rx) of a rotation matrix."""
+    sy = -rotation[2, 0]
+    y = float(np.arcsin(np.clip(sy, -1.0, 1.0)))
+    if abs(sy) < 0.9999:
+        x = float(np.arctan2(rotation[2, 1], rotation[2, 2]))
+        z = float(np.arctan2(rotation[1, 0], rotation[0, 0]))
+    else:
+        x, z = float(np.arctan2(-rotation[1, 2], rotation[1, 1])), 0.0
+    return (x, y, z)
+
+
