@@ -14,8 +14,10 @@ Blender and pip-installs into it). With the pip ``bpy`` wheel we instead:
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
+import shutil
 import tempfile
 from types import ModuleType
 
@@ -49,7 +51,10 @@ def load_blenderproc(temp_dir: str | None = None) -> ModuleType:
     from blenderproc.python.utility.SetupUtility import SetupUtility
 
     bproc.clean_up = clean_up
-    SetupUtility.setup_utility_paths(temp_dir or tempfile.mkdtemp(prefix="bpgen_bproc_"))
+    if temp_dir is None:
+        temp_dir = tempfile.mkdtemp(prefix="bpgen_bproc_", dir=os.environ.get("BPGEN_SCRATCH") or None)
+        atexit.register(shutil.rmtree, temp_dir, ignore_errors=True)
+    SetupUtility.setup_utility_paths(temp_dir)
     _init_without_language_switch()
     _state["bproc"] = bproc
     return bproc

@@ -244,12 +244,20 @@ def _camera(
     return Camera(width, height, float(fx), look_at(position, target, roll))
 
 
-def _camera_clear(camera: Camera, people: list[Person], objects: list[ObjectSpec]) -> bool:
-    position = camera.position[None]
-    if any(spheres_hit_capsules(position, np.array([0.05]), p.posed.capsules, 0.15) for p in people):
+def _camera_clear(camera: Camera, people: list[Person], objects: list[ObjectSpec], center: np.ndarray) -> bool:
+    """The camera is outside every body, object and wall (walls face the people's centre)."""
+    position = camera.position
+    if any(spheres_hit_capsules(position[None], np.array([0.05]), p.posed.capsules, 0.15) for p in people):
         return False
-    return all(np.linalg.norm(position[0] - np.array(o.location)) > o.bounding_radius + 0.1
-               for o in objects if o.role != "wall")  # fmt: skip
+    for obj in objects:
+        location = np.array(obj.location)
+        if obj.role == "wall":
+            normal = (location[:2] - center[:2]) / np.linalg.norm(location[:2] - center[:2])
+            if np.dot(position[:2] - center[:2], normal) > np.linalg.norm(location[:2] - center[:2]) - 0.2:
+                return False
+        elif np.linalg.norm(position - location) < obj.bounding_radius + 0.1:
+            return False
+    return True
 
 
 def plan_scene(rng: np.random.Generator, config: RenderConfig, body: Body, frames: int) -> ScenePlan:
@@ -264,7 +272,7 @@ def plan_scene(rng: np.random.Generator, config: RenderConfig, body: Body, frame
         azimuth = occluder_azimuth if config.mode.name == "occlusion" else None
         for _try in range(30):
             camera = _camera(rng, config, viewpoint, people, center, radius, azimuth)
-            if _camera_clear(camera, people, objects):
+            if _camera_clear(camera, people, objects, center):
                 break
         cameras.append(FrameCamera(camera, viewpoint))
     lights = []

@@ -1,0 +1,259 @@
+"""Render one shard: ``python -m bpgen.render --run-dir DIR --shard K --images N [overrides...]``.
+
+Overrides use Hydra's syntax on configs/render.yaml, e.g. ``mode=occlusion resolution=[320,240] samples=32``.
+Exit status: 0 done (or already DONE), 2 bad input (nothing written), 1 failure while rendering.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bpgen import shard as shards
+from bpgen.config import ConfigError, RenderConfig, compose_render_config
+from bpgen.progress import log, progress
+
+
+class InputError(ValueError):
+    """Bad command-line input; the message names the fix."""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bpgen.render",
+        description="Render one shard of synthetic people in extreme poses (BlenderProc, Blender 4.2).",
+        epilog="Overrides: Hydra syntax on configs/render.yaml, e.g. mode=occlusion resolution=[320,240].",
+    )
+    parser.add_argument("--run-dir", type=Path, help="run directory; the shard goes to RUN/shards/shard_<K>/")
+    parser.add_argument("--shard", type=int, help="shard id K (>= 0); with the run seed it fixes all randomness")
+    parser.add_argument("--images", type=int, help="images in this shard (> 0)")
+    parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+    parser.add_argument("overrides", nargs="*", help="config overrides, key=value")
+    return parser.parse_args(argv)
+
+
+def check_inputs(args: argparse.Namespace) -> None:
+    if args.run_dir is None or args.shard is None or args.images is None:
+        raise InputError("--run-dir, --shard and --images are required; e.g. --run-dir runs/demo --shard 0 --images 8")
+    if args.shard < 0:
+        raise InputError(f"--shard must be >= 0, got {args.shard}")
+    if args.images <= 0:
+        raise InputError(f"--images must be > 0, got {args.images}")
+    run_dir = Path(args.run_dir).resolve()
+    existing = next((p for p in (run_dir, *run_dir.parents) if p.exists()), None)
+    if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"run dir {run_dir} is not writable (checked {existing}); choose a writable --run-dir")
+
+
+@contextlib.contextmanager
+def stdout_to(path: Path) -> Iterator[None]:
+    """Send file descriptor 1 (Blender's and Cycles' own prints) to ``path`` for the duration."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with open(path, "ab") as target:
+        os.dup2(target.fileno(), 1)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def write_image(path: Path, rgb: np.ndarray, config: RenderConfig) -> None:
+    import cv2
+
+    from bpgen.atomic import atomic_write
+
+    params = [cv2.IMWRITE_JPEG_QUALITY, config.jpeg_quality] if config.image_format == "jpg" else []
+
+    def write(tmp: Path) -> None:
+        ok, encoded = cv2.imencode("." + config.image_format, rgb[..., ::-1], params)
+        if not ok:
+            raise RuntimeError(f"could not encode {path.name}")
+        tmp.write_bytes(encoded.tobytes())
+
+    atomic_write(path, write)
+
+
+def write_depth(path: Path, depth: np.ndarray) -> None:
+    """uint16 millimetres (BOP's depth_scale 1.0); 0 where no surface or beyond 65.5 m."""
+    import cv2
+
+    from bpgen.atomic import atomic_write
+
+    millimetres = np.where(depth < 65.535, np.round(depth * 1000.0), 0).astype(np.uint16)
+    atomic_write(path, lambda tmp: tmp.write_bytes(cv2.imencode(".png", millimetres)[1].tobytes()))
+
+
+def render_scene(
+    scene_index: int, frame_count: int, first_frame: int, config: RenderConfig, body: Any, blender: Any,
+    tmp: Path,
+) -> dict[str, Any]:  # fmt: skip
+    """Plan, build, render and label one scene; returns its checkpoint record (frames + timings)."""
+    from bpgen.blender.scene import person_name
+    from bpgen.frame_labels import frame_labels
+    from bpgen.scene.plan import plan_scene
+
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(shards.scene_seed(config.seed, config_shard(tmp), scene_index))
+    plan = plan_scene(rng, config, body, frame_count)
+    blender.build(plan)
+    t1 = time.perf_counter()
+    with stdout_to(tmp / "blender.log"):
+        rendered = blender.render()
+    t2 = time.perf_counter()
+    names = [person_name(i) for i in range(len(plan.people))]
+    frames = []
+    for offset, (view, output) in enumerate(zip(plan.frames, rendered, strict=True)):
+        number = first_frame + offset
+        file_name = f"images/{number:06d}.{config.image_format}"
+        write_image(tmp / file_name, output.rgb, config)
+        if config.write_depth:
+            (tmp / "depth").mkdir(exist_ok=True)
+            write_depth(tmp / "depth" / f"{number:06d}.png", output.depth)
+        annotations, record = frame_labels(
+            plan, view, output.instance_map, output.depth, output.index_of, names, config.min_visible_pixels
+        )
+        record.update(frame=number, scene=scene_index, file_name=file_name)
+        image = {"file_name": file_name, "width": config.width, "height": config.height,
+                 "scene": scene_index, "viewpoint": view.viewpoint, "mode": config.mode.name}  # fmt: skip
+        frames.append({"image": image, "annotations": annotations, "record": record})
+    t3 = time.perf_counter()
+    return {
+        "scene": scene_index,
+        "frames": frames,
+        "pose_attempts": plan.pose_attempts,
+        "people": len(plan.people),
+        "dropped_people": plan.dropped_people,
+        "seconds": {"scene_build": t1 - t0, "render": t2 - t1, "labels_and_writing": t3 - t2},
+    }
+
+
+def config_shard(tmp: Path) -> int:
+    """Shard id from a temp dir name ``.shard_000012.tmp``."""
+    return int(tmp.name.split("_")[1].split(".")[0])
+
+
+def render_shard(run_dir: Path, shard: int, images: int, config: RenderConfig, resolved: dict[str, Any]) -> Path:
+    """Render (or resume, or skip when DONE) one shard; returns the final shard directory."""
+    from bpgen.body import MannequinBody
+
+    final = shards.shard_dir(run_dir, shard)
+    if shards.is_done(run_dir, shard):
+        saved = (final / "config.yaml").read_text() if (final / "config.yaml").exists() else ""
+        if saved != shards.config_text(resolved):
+            raise InputError(f"{final} is DONE with a different config; use another --run-dir or remove that shard")
+        log(f"{final.name} is already DONE; skipping")
+        return final
+    body = MannequinBody()  # fails early, before anything is written, when the body asset is missing
+    started, start_time = shards.utc_now(), time.time()
+    tmp = shards.prepare_temp_dir(run_dir, shard, resolved)
+    from bpgen.blender.bproc_adapter import load_blenderproc, versions
+    from bpgen.blender.scene import BlenderScene
+
+    with stdout_to(tmp / "blender.log"):
+        load_blenderproc()
+        blender = BlenderScene(config)
+    counts = shards.scene_frame_counts(images, config.frames_per_scene)
+    first_frames = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
+    records: list[dict[str, Any]] = []
+    times = shards.StageTimes()
+    resumed = 0
+    log(f"{final.name}: {images} images in {len(counts)} scenes, mode={config.mode.name}, "
+        f"{config.width}x{config.height}, {config.samples} samples, device {blender.device}")  # fmt: skip
+    for scene_index in progress(range(len(counts)), len(counts), final.name):
+        record = shards.finished_scene(tmp, scene_index)
+        if record is None:
+            record = render_scene(scene_index, counts[scene_index], int(first_frames[scene_index]), config, body,
+                                  blender, tmp)  # fmt: skip
+            shards.save_scene(tmp, scene_index, record)
+            seconds = record["seconds"]
+            if not sys.stderr.isatty():
+                log(f"{final.name} scene {scene_index + 1}/{len(counts)}: {counts[scene_index]} frames, build "
+                    f"{seconds['scene_build']:.1f}s render {seconds['render']:.1f}s "
+                    f"labels+write {seconds['labels_and_writing']:.1f}s")  # fmt: skip
+        else:
+            resumed += 1
+        times.add(record["seconds"])
+        records.append(record)
+    if resumed:
+        log(f"{final.name}: resumed, {resumed} scene(s) were already rendered")
+    t_assemble = time.perf_counter()
+    info = {"description": f"bpgen shard {shard}", "version": versions_info(versions()),
+            "date_created": started, "mode": config.mode.name, "seed": config.seed, "shard": shard}  # fmt: skip
+    counts_out = shards.assemble_shard(tmp, records, info)
+    times.labels_and_writing += time.perf_counter() - t_assemble
+    attempts = sum(r["pose_attempts"] for r in records)
+    people = sum(r["people"] for r in records)
+    done = {
+        "shard": shard,
+        "counts": counts_out,
+        "seed": config.seed,
+        "scene_seeds": f"SeedSequence([{config.seed}, {shard}, scene])",
+        "mode": config.mode.name,
+        "versions": versions() | _package_versions(),
+        "host": _host_info(blender.device),
+        "start_time": started,
+        "end_time": shards.utc_now(),
+        "wall_seconds": round(time.time() - start_time, 3),
+        "seconds": times.as_dict(),
+        "resumed_scenes": resumed,
+        "pose_sampling": {"people": people, "attempts": attempts,
+                          "self_intersection_rejection_rate": round(1.0 - people / attempts, 4) if attempts else 0.0,
+                          "dropped_people": sum(r["dropped_people"] for r in records)},  # fmt: skip
+    }
+    final = shards.finalize(run_dir, shard, tmp, done)
+    log(f"{final.name} DONE: {counts_out['images']} images, {counts_out['annotations']} annotations, "
+        f"{done['wall_seconds']:.1f}s")  # fmt: skip
+    return final
+
+
+def versions_info(versions: dict[str, str]) -> str:
+    import bpgen
+
+    return f"bpgen {bpgen.__version__}, Blender {versions['blender']}, BlenderProc {versions['blenderproc']}"
+
+
+def _package_versions() -> dict[str, str]:
+    from bpgen.hostinfo import package_versions
+
+    return package_versions()
+
+
+def _host_info(device: str) -> dict[str, Any]:
+    from bpgen.hostinfo import host_info
+
+    return host_info() | {"render_device": device}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        config, resolved = compose_render_config(args.overrides)
+        if args.print_config:
+            print(shards.config_text(resolved), end="")
+            return 0
+        check_inputs(args)
+        render_shard(Path(args.run_dir).resolve(), args.shard, args.images, config, resolved)
+    except (ConfigError, InputError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        if "body asset missing" in str(exc) or "device=" in str(exc):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
