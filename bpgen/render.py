@@ -255,5 +255,25 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def exit_now(code: int) -> None:
+    """Exit without interpreter teardown once Blender is loaded: the bpy module can crash (SIGSEGV) while
+    Python unloads it, which would turn a finished shard into a failed task."""
+    if "bpy" in sys.modules:
+        import atexit
+
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        status = main()
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        status = 1
+    exit_now(status)

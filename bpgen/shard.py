@@ -97,6 +97,8 @@ def prepare_temp_dir(run_dir: Path, shard: int, resolved: dict[str, Any]) -> Pat
         final.rename(tmp)
     text = config_text(resolved)
     if tmp.exists() and ((tmp / "config.yaml").is_file() and (tmp / "config.yaml").read_text() == text):
+        (tmp / "images").mkdir(exist_ok=True)
+        (tmp / "scenes").mkdir(exist_ok=True)
         return tmp
     if tmp.exists():
         log(f"{shard_name(shard)}: discarding a partial shard rendered with another config")

@@ -1,0 +1,170 @@
+"""Integration: really render tiny shards with Blender (Cycles CPU) through the CLI."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pycocotools import mask as mask_utils
+from pycocotools.coco import COCO
+
+pytestmark = pytest.mark.blender
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ["resolution=[64,48]", "samples=4", "denoiser=none", "frames_per_scene=2", "scene.distractors=[1,2]"]
+
+
+def render(run_dir: Path, shard: int, images: int, *overrides: str, wait: bool = True):
+    command = [sys.executable, "-m", "bpgen.render", "--run-dir", str(run_dir), "--shard", str(shard),
+               "--images", str(images), *TINY, *overrides]  # fmt: skip
+    if not wait:
+        return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                start_new_session=True)  # fmt: skip
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=600)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def annotations_of(shard: Path) -> dict:
+    coco = json.loads((shard / "coco.json").read_text())
+    coco.pop("info")
+    return coco
+
+
+@pytest.fixture(scope="module")
+def occlusion_shard(tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("run")
+    render(run_dir, 1, 4, "mode=occlusion")
+    return run_dir / "shards" / "shard_000001"
+
+
+def test_shard_layout_and_done(occlusion_shard):
+    done = json.loads((occlusion_shard / "DONE.json").read_text())
+    assert done["counts"]["images"] == 4 and done["counts"]["scenes"] == 2
+    assert done["versions"]["blender"].startswith("4.2") and done["versions"]["blenderproc"] == "2.8.0"
+    assert set(done["seconds"]) == {"scene_build", "render", "labels_and_writing"}
+    assert 0.0 <= done["pose_sampling"]["self_intersection_rejection_rate"] < 1.0
+    assert len(list((occlusion_shard / "images").glob("*.jpg"))) == 4
+    assert not list(occlusion_shard.parent.glob(".*.tmp"))
+
+
+def test_pycocotools_loads_the_shard_and_boxes_equal_mask_bounds(occlusion_shard):
+    coco = COCO(str(occlusion_shard / "coco.json"))
+    assert coco.getCatIds() == [1] and len(coco.getImgIds()) == 4
+    anns = coco.loadAnns(coco.getAnnIds())
+    assert anns, "an occlusion scene should show people"
+    for ann in anns:
+        mask = coco.annToMask(ann).astype(bool)
+        assert mask.sum() == ann["area"] > 0
+        rows, cols = np.nonzero(mask)
+        assert ann["bbox"] == [cols.min(), rows.min(), cols.max() - cols.min() + 1, rows.max() - rows.min() + 1]
+        assert ann["num_keypoints"] == sum(1 for v in ann["keypoints"][2::3] if v > 0)
+        assert ann["iscrowd"] == 0 and 0.0 <= ann["extremeness"] <= 1.0
+
+
+def test_every_visible_keypoint_lies_on_its_own_persons_mask(occlusion_shard):
+    coco = COCO(str(occlusion_shard / "coco.json"))
+    visible = 0
+    for ann in coco.loadAnns(coco.getAnnIds()):
+        mask = coco.annToMask(ann)
+        height, width = mask.shape
+        for x, y, v in np.array(ann["keypoints"]).reshape(-1, 3):
+            if v == 2:
+                visible += 1
+                assert mask[int(y), int(x)] == 1
+            if v > 0:
+                assert 0 <= x < width and 0 <= y < height
+    assert visible > 0
+
+
+def test_frame_records_carry_camera_and_person_3d(occlusion_shard):
+    frames = [json.loads(line) for line in (occlusion_shard / "frames.jsonl").read_text().splitlines()]
+    assert [f["image_id"] for f in frames] == [1, 2, 3, 4]
+    for frame in frames:
+        K = np.array(frame["cam_K"])
+        assert K.shape == (3, 3) and K[0, 2] == 32.0
+        for person in frame["persons"]:
+            assert len(person["joints_cam"]) == 22 and len(person["shape"]) == 10
+            assert len(person["body_pose"]) == 21 and 0 <= person["visib_fract"] <= 1
+            # the saved 2D keypoints are the projection of the saved 3D keypoints through K
+            cam = np.array(person["keypoints_cam"])
+            front = cam[:, 2] > 0
+            uv = (cam[front] @ K.T)[:, :2] / cam[front][:, 2:]
+            assert np.allclose(uv, np.array(person["keypoints_2d"])[front], atol=0.02)
+
+
+def test_rendered_silhouette_matches_the_projected_mesh(tmp_path):
+    """The real Blender camera and bpgen's projection agree: an unoccluded person's rendered mask and the
+    rasterised projection of its mesh overlap almost entirely."""
+    render(tmp_path, 0, 2, "mode=pose", "mode.people=[1,1]", "scene.distractors=[0,0]", "scene.walls=[0,0]",
+           "resolution=[160,120]")  # fmt: skip
+    shard = tmp_path / "shards" / "shard_000000"
+    frames = [json.loads(line) for line in (shard / "frames.jsonl").read_text().splitlines()]
+    checked = 0
+    for frame in frames:
+        for person in frame["persons"]:
+            if person["truncation"] > 0 or person["px_count_visib"] < 50:
+                continue
+            amodal = mask_utils.decode(dict(person["segmentation_amodal"],
+                                            counts=person["segmentation_amodal"]["counts"].encode()))  # fmt: skip
+            coco = COCO(str(shard / "coco.json"))
+            ann = coco.loadAnns([person["annotation_index"] + 1 + sum(
+                len([p for p in f["persons"] if p["annotation_index"] is not None]) for f in frames
+                if f["image_id"] < frame["image_id"])])[0]  # fmt: skip
+            visible = coco.annToMask(ann)
+            iou = (amodal & visible).sum() / (amodal | visible).sum()
+            assert iou > 0.8, iou
+            checked += 1
+    assert checked >= 1
+
+
+def test_same_shard_twice_gives_identical_annotations(occlusion_shard, tmp_path):
+    render(tmp_path, 1, 4, "mode=occlusion")
+    assert annotations_of(tmp_path / "shards" / "shard_000001") == annotations_of(occlusion_shard)
+
+
+def test_done_shard_is_skipped(occlusion_shard):
+    before = (occlusion_shard / "DONE.json").read_text()
+    result = render(occlusion_shard.parent.parent, 1, 4, "mode=occlusion")
+    assert "already DONE" in result.stderr and (occlusion_shard / "DONE.json").read_text() == before
+
+
+def test_killed_shard_is_not_done_and_a_rerun_completes_it(occlusion_shard, tmp_path):
+    process = render(tmp_path, 1, 4, "mode=occlusion", wait=False)
+    checkpoint = tmp_path / "shards" / ".shard_000001.tmp" / "scenes" / "scene_00000.json"
+    deadline = time.time() + 300
+    while not checkpoint.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert checkpoint.exists(), "the first scene never finished"
+    shard = tmp_path / "shards" / "shard_000001"
+    assert not (shard / "DONE.json").exists()
+    result = render(tmp_path, 1, 4, "mode=occlusion")
+    assert "resumed" in result.stderr
+    assert (shard / "DONE.json").exists()
+    assert annotations_of(shard) == annotations_of(occlusion_shard)
+
+
+def test_preview_writes_a_contact_sheet(occlusion_shard, tmp_path):
+    output = tmp_path / "sheet.png"
+    result = subprocess.run([sys.executable, "-m", "bpgen.preview", str(occlusion_shard), "--output", str(output)],
+                            cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    import cv2
+
+    sheet = cv2.imread(str(output))
+    assert sheet is not None and sheet.shape[1] == 4 * 320
+
+
+def test_missing_done_but_renamed_shard_is_finished_on_rerun(occlusion_shard, tmp_path):
+    copy = tmp_path / "shards" / "shard_000001"
+    shutil.copytree(occlusion_shard, copy)
+    (copy / "DONE.json").unlink()
+    render(tmp_path, 1, 4, "mode=occlusion")
+    assert (copy / "DONE.json").exists() and annotations_of(copy) == annotations_of(occlusion_shard)
