@@ -40,9 +40,26 @@ CAPSULES: tuple[tuple[str, str, float], ...] = (
 )
 # Neighbouring capsules (they touch by construction); pairs up to two steps apart are not collision-tested.
 _CAPSULE_LINKS = (
-    (0, 1), (1, 2), (2, 3), (2, 4), (3, 4), (3, 5), (5, 6), (6, 7), (3, 8), (8, 9), (9, 10),
-    (0, 11), (11, 12), (12, 13), (0, 14), (14, 15), (15, 16), (1, 11), (1, 14),
-)  # fmt: skip
+    (0, 1),
+    (1, 2),
+    (2, 3),
+    (2, 4),
+    (3, 4),
+    (3, 5),
+    (5, 6),
+    (6, 7),
+    (3, 8),
+    (8, 9),
+    (9, 10),
+    (0, 11),
+    (11, 12),
+    (12, 13),
+    (0, 14),
+    (14, 15),
+    (15, 16),
+    (1, 11),
+    (1, 14),
+)
 NOMINAL_LIMB_LENGTH = 1.245  # limb_length() of the neutral mannequin (shape 0), which the radii fit
 # Depth tolerance (m) of each COCO keypoint's visibility test: how far behind the visible surface it may
 # lie (joints sit inside the limb, face landmarks on the surface).
@@ -80,9 +97,13 @@ class PosedBody:
             return p @ rotation.T + translation
 
         return PosedBody(
-            move(self.vertices), self.faces, move(self.joints), self.joint_names, move(self.keypoints),
+            move(self.vertices),
+            self.faces,
+            move(self.joints),
+            self.joint_names,
+            move(self.keypoints),
             self.capsules.transformed(rotation, translation),
-        )  # fmt: skip
+        )
 
     def joint(self, name: str) -> np.ndarray:
         return self.joints[self.joint_names.index(name)]
@@ -156,8 +177,14 @@ class MannequinBody:
             [vertices[landmarks[n]] if n in landmarks else named[JOINT_KEYPOINTS[n]] for n in COCO_KEYPOINTS]
         )
         scale = limb_length(named) / NOMINAL_LIMB_LENGTH
-        return PosedBody(vertices, np.asarray(model.faces), joints, self._names, keypoints,
-                         capsules_from_joints(named, scale))  # fmt: skip
+        return PosedBody(
+            vertices,
+            np.asarray(model.faces),
+            joints,
+            self._names,
+            keypoints,
+            capsules_from_joints(named, scale),
+        )
 
 
 def limb_length(named: dict[str, np.ndarray]) -> float:
@@ -174,7 +201,7 @@ def capsules_from_joints(named: dict[str, np.ndarray], scale: float = 1.0) -> Ca
             base, away = spec.split("+")
             direction = named[base] - named[away]
             length = np.linalg.norm(direction)
-            return named[base] + direction / max(length, 1e-9) * (0.6 * length if base != "Head" else 0.12)
+            return named[base] + direction / max(float(length), 1e-9) * (0.6 * length if base != "Head" else 0.12)
         return named[spec]
 
     a = np.array([point(s) for s, _, _ in CAPSULES])

@@ -22,9 +22,23 @@ DENOISERS = ("OPENIMAGEDENOISE", "OPTIX", "none")
 DEVICES = ("auto", "optix", "cuda", "cpu")
 IMAGE_FORMATS = ("jpg", "png")
 TOP_LEVEL_KEYS = {
-    "mode", "pose", "scene", "camera", "labels", "seed", "resolution", "samples", "denoiser", "frames_per_scene",
-    "image_format", "jpeg_quality", "write_depth", "device", "threads", "max_bounces",
-}  # fmt: skip
+    "mode",
+    "pose",
+    "scene",
+    "camera",
+    "labels",
+    "seed",
+    "resolution",
+    "samples",
+    "denoiser",
+    "frames_per_scene",
+    "image_format",
+    "jpeg_quality",
+    "write_depth",
+    "device",
+    "threads",
+    "max_bounces",
+}
 
 
 class ConfigError(ValueError):
@@ -144,8 +158,12 @@ def render_config_from_dict(cfg: dict[str, Any]) -> RenderConfig:
     if not 0.0 <= extreme_probability <= 1.0:
         raise ConfigError(f"pose.extreme_probability must be in [0, 1], got {extreme_probability}")
     return RenderConfig(
-        mode=ModeConfig(mode_name, _range(mode["people"], "mode.people", int, 1),
-                        _range(mode["occluders"], "mode.occluders", int, 0), viewpoints),
+        mode=ModeConfig(
+            mode_name,
+            _range(mode["people"], "mode.people", int, 1),
+            _range(mode["occluders"], "mode.occluders", int, 0),
+            viewpoints,
+        ),
         pose=PoseConfig(
             strategy_mix=_weights(pose["strategy_mix"], "pose.strategy_mix", STRATEGIES),
             orientation_mix=_weights(pose["orientation_mix"], "pose.orientation_mix", ORIENTATION_MODES),
@@ -181,7 +199,7 @@ def render_config_from_dict(cfg: dict[str, Any]) -> RenderConfig:
         threads=_positive(cfg["threads"], "threads", allow_zero=True),
         max_bounces=_positive(cfg["max_bounces"], "max_bounces", allow_zero=True),
         min_visible_pixels=_positive(cfg["labels"]["min_visible_pixels"], "labels.min_visible_pixels"),
-    )  # fmt: skip
+    )
 
 
 def compose_render_config(overrides: list[str] | tuple[str, ...] = ()) -> tuple[RenderConfig, dict[str, Any]]:
@@ -201,4 +219,5 @@ def compose_render_config(overrides: list[str] | tuple[str, ...] = ()) -> tuple[
             f"bad config override ({first}); fix the key or value: `python -m bpgen.render --print-config` lists them"
         ) from None
     assert isinstance(resolved, dict)
-    return render_config_from_dict(resolved), resolved  # type: ignore[arg-type]
+    resolved_dict: dict[str, Any] = {str(key): value for key, value in resolved.items()}
+    return render_config_from_dict(resolved_dict), resolved_dict

@@ -12,14 +12,19 @@ from bpgen.scene.plan import FrameCamera, ScenePlan
 BODY_JOINT_COUNT = 22  # pelvis + the 21 SMPL-X body joints; finger joints are not saved
 
 
-def _round(values: np.ndarray, digits: int = 5) -> list[Any]:
+def _round(values: Any, digits: int = 5) -> list[Any]:
     return np.round(np.asarray(values, dtype=np.float64), digits).tolist()
 
 
 def frame_labels(
-    plan: ScenePlan, view: FrameCamera, instance_map: np.ndarray, depth_map: np.ndarray, index_of: dict[str, int],
-    person_names: list[str], min_visible_pixels: int,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:  # fmt: skip
+    plan: ScenePlan,
+    view: FrameCamera,
+    instance_map: np.ndarray,
+    depth_map: np.ndarray,
+    index_of: dict[str, int],
+    person_names: list[str],
+    min_visible_pixels: int,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """COCO annotations (without ids) and the frame record (camera + every person, annotated or not)."""
     camera = view.camera
     w2c = camera.world2cam
@@ -31,39 +36,49 @@ def frame_labels(
         label = label_person(camera, posed.vertices, posed.faces, posed.keypoints, instance_map, depth_map, index)
         annotated = label.visible_area >= min_visible_pixels
         if annotated:
-            annotations.append({
-                "segmentation": label.visible_rle, "area": label.visible_area, "bbox": _round(label.bbox, 2),
-                "iscrowd": 0, "category_id": 1, "keypoints": label.keypoints, "num_keypoints": label.num_keypoints,
-                "extremeness": round(person.extremeness, 4), "person_index": len(persons),
-            })  # fmt: skip
+            annotations.append(
+                {
+                    "segmentation": label.visible_rle,
+                    "area": label.visible_area,
+                    "bbox": _round(label.bbox, 2),
+                    "iscrowd": 0,
+                    "category_id": 1,
+                    "keypoints": label.keypoints,
+                    "num_keypoints": label.num_keypoints,
+                    "extremeness": round(person.extremeness, 4),
+                    "person_index": len(persons),
+                }
+            )
         rotation_cam = w2c[:3, :3] @ person.rotation
         translation_cam = camera.to_camera(person.translation[None])[0]
-        persons.append({
-            "name": name,
-            "annotation_index": len(annotations) - 1 if annotated else None,
-            "strategy": person.angles.strategy,
-            "orientation": person.orientation,
-            "extremeness": round(person.extremeness, 4),
-            "inversion_deg": round(person.inversion_deg, 2),
-            "shape": _round(person.shape),
-            "body_pose": _round(person.angles.body_pose),
-            "rotation_world": _round(person.rotation),
-            "translation_world": _round(person.translation),
-            "cam_R_m2c": _round(rotation_cam),
-            "cam_t_m2c": _round(translation_cam * 1000.0, 3),
-            "joints_cam": _round(camera.to_camera(posed.joints[:BODY_JOINT_COUNT])),
-            "joint_names": list(posed.joint_names[:BODY_JOINT_COUNT]),
-            "keypoints_cam": _round(label.keypoints_cam),
-            "keypoints_2d": _round(label.keypoints_2d, 2),
-            "keypoints_visibility": label.keypoints[2::3],
-            "segmentation_amodal": label.amodal_rle,
-            "bbox_obj": _round(label.amodal_bbox, 2),
-            "bbox_visib": _round(label.bbox, 2),
-            "px_count_all": label.amodal_area,
-            "px_count_visib": label.visible_area,
-            "visib_fract": round(label.visib_fract, 4),
-            "truncation": round(label.truncation, 4),
-        })  # fmt: skip
+        persons.append(
+            {
+                "name": name,
+                "annotation_index": len(annotations) - 1 if annotated else None,
+                "strategy": person.angles.strategy,
+                "orientation": person.orientation,
+                "extremeness": round(person.extremeness, 4),
+                "inversion_deg": round(person.inversion_deg, 2),
+                "shape": _round(person.shape),
+                "body_pose": _round(person.angles.body_pose),
+                "rotation_world": _round(person.rotation),
+                "translation_world": _round(person.translation),
+                "cam_R_m2c": _round(rotation_cam),
+                "cam_t_m2c": _round(translation_cam * 1000.0, 3),
+                "joints_cam": _round(camera.to_camera(posed.joints[:BODY_JOINT_COUNT])),
+                "joint_names": list(posed.joint_names[:BODY_JOINT_COUNT]),
+                "keypoints_cam": _round(label.keypoints_cam),
+                "keypoints_2d": _round(label.keypoints_2d, 2),
+                "keypoints_visibility": label.keypoints[2::3],
+                "segmentation_amodal": label.amodal_rle,
+                "bbox_obj": _round(label.amodal_bbox, 2),
+                "bbox_visib": _round(label.bbox, 2),
+                "px_count_all": label.amodal_area,
+                "px_count_visib": label.visible_area,
+                "visib_fract": round(label.visib_fract, 4),
+                "truncation": round(label.truncation, 4),
+            }
+        )
     record = {
         "viewpoint": view.viewpoint,
         "cam_K": _round(camera.K, 4),

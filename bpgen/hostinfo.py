@@ -27,17 +27,33 @@ def gpu_names() -> list[str]:
     if not shutil.which("nvidia-smi"):
         return []
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
-                             text=True, timeout=20, check=False).stdout  # fmt: skip
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return []
     return [line.strip() for line in out.splitlines() if line.strip()]
 
 
 def host_info() -> dict[str, object]:
-    slurm = {k: v for k, v in os.environ.items() if k in (
-        "SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_CPUS_PER_TASK", "SLURM_JOB_PARTITION",
-        "SLURM_NODELIST", "CUDA_VISIBLE_DEVICES")}  # fmt: skip
+    slurm = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        in (
+            "SLURM_JOB_ID",
+            "SLURM_ARRAY_JOB_ID",
+            "SLURM_ARRAY_TASK_ID",
+            "SLURM_CPUS_PER_TASK",
+            "SLURM_JOB_PARTITION",
+            "SLURM_NODELIST",
+            "CUDA_VISIBLE_DEVICES",
+        )
+    }
     return {
         "hostname": socket.gethostname(),
         "cpu": cpu_model(),

@@ -3,24 +3,65 @@
 from __future__ import annotations
 
 COCO_KEYPOINTS = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
-    "right_knee", "left_ankle", "right_ankle",
-)  # fmt: skip
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+)
 # 1-based, as in COCO's person_keypoints json
 COCO_SKELETON = (
-    (16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7), (6, 8), (7, 9),
-    (8, 10), (9, 11), (2, 3), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7),
-)  # fmt: skip
-COCO_FLIP_MAP = tuple((f"left_{n}", f"right_{n}") for n in ("eye", "ear", "shoulder", "elbow", "wrist", "hip", "knee", "ankle"))
+    (16, 14),
+    (14, 12),
+    (17, 15),
+    (15, 13),
+    (12, 13),
+    (6, 12),
+    (7, 13),
+    (6, 7),
+    (6, 8),
+    (7, 9),
+    (8, 10),
+    (9, 11),
+    (2, 3),
+    (1, 2),
+    (1, 3),
+    (2, 4),
+    (3, 5),
+    (4, 6),
+    (5, 7),
+)
+COCO_FLIP_MAP = tuple(
+    (f"left_{n}", f"right_{n}") for n in ("eye", "ear", "shoulder", "elbow", "wrist", "hip", "knee", "ankle")
+)
 
 # Keypoints that come from skeleton joints (SMPL-X names); the face ones come from head-surface landmarks.
 JOINT_KEYPOINTS = {
-    "left_shoulder": "L_Shoulder", "right_shoulder": "R_Shoulder", "left_elbow": "L_Elbow",
-    "right_elbow": "R_Elbow", "left_wrist": "L_Wrist", "right_wrist": "R_Wrist", "left_hip": "L_Hip",
-    "right_hip": "R_Hip", "left_knee": "L_Knee", "right_knee": "R_Knee", "left_ankle": "L_Ankle",
+    "left_shoulder": "L_Shoulder",
+    "right_shoulder": "R_Shoulder",
+    "left_elbow": "L_Elbow",
+    "right_elbow": "R_Elbow",
+    "left_wrist": "L_Wrist",
+    "right_wrist": "R_Wrist",
+    "left_hip": "L_Hip",
+    "right_hip": "R_Hip",
+    "left_knee": "L_Knee",
+    "right_knee": "R_Knee",
+    "left_ankle": "L_Ankle",
     "right_ankle": "R_Ankle",
-}  # fmt: skip
+}
 FACE_KEYPOINTS = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
 
 PERSON_CATEGORY = {

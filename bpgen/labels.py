@@ -35,9 +35,13 @@ def rle_area_bbox(rle: dict[str, Any]) -> tuple[int, list[float]]:
 
 
 def keypoint_visibility(
-    uv: np.ndarray, depth: np.ndarray, instance_map: np.ndarray, depth_map: np.ndarray, index: int,
+    uv: np.ndarray,
+    depth: np.ndarray,
+    instance_map: np.ndarray,
+    depth_map: np.ndarray,
+    index: int,
     tolerances: np.ndarray = TOLERANCES,
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """COCO visibility per keypoint: 2 visible, 1 in the image but hidden, 0 outside the image or behind.
 
     A keypoint is visible when the pixel it projects to shows this person (``instance_map == index``) and the
@@ -86,7 +90,7 @@ def amodal_mask(
     points = np.round(fine * (1 << shift)).astype(np.int32)
     points = points[np.abs(points).max(axis=(1, 2)) < 2**26]
     if len(points):
-        cv2.fillPoly(canvas, list(points), 255, lineType=cv2.LINE_8, shift=shift)
+        cv2.fillPoly(canvas, list(points), 255, lineType=cv2.LINE_8, shift=shift)  # type: ignore[call-overload]
     coverage = cv2.resize(canvas, (full_w, full_h), interpolation=cv2.INTER_AREA)
     silhouette = coverage >= 128
     inside = silhouette[pad_y : pad_y + camera.height, pad_x : pad_x + camera.width]
@@ -114,9 +118,14 @@ class PersonLabel:
 
 
 def label_person(
-    camera: Camera, vertices: np.ndarray, faces: np.ndarray, keypoints_world: np.ndarray, instance_map: np.ndarray,
-    depth_map: np.ndarray, index: int,
-) -> PersonLabel:  # fmt: skip
+    camera: Camera,
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    keypoints_world: np.ndarray,
+    instance_map: np.ndarray,
+    depth_map: np.ndarray,
+    index: int,
+) -> PersonLabel:
     """Measure one person in one rendered frame."""
     visible = instance_map == index
     visible_rle = encode_rle(visible)
@@ -129,6 +138,16 @@ def label_person(
     flags = keypoint_visibility(uv, depth, instance_map, depth_map, index)
     flat, count = coco_keypoints(uv, flags)
     return PersonLabel(
-        visible_rle, visible_area, bbox, amodal_rle, amodal_area, amodal_bbox, flat, count, uv,
-        camera.to_camera(keypoints_world), visible_area / amodal_area if amodal_area else 0.0, truncation,
-    )  # fmt: skip
+        visible_rle,
+        visible_area,
+        bbox,
+        amodal_rle,
+        amodal_area,
+        amodal_bbox,
+        flat,
+        count,
+        uv,
+        camera.to_camera(keypoints_world),
+        visible_area / amodal_area if amodal_area else 0.0,
+        truncation,
+    )

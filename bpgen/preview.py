@@ -22,7 +22,7 @@ from bpgen.keypoints import COCO_SKELETON
 
 def _color(index: int) -> tuple[int, int, int]:
     hue = (index * 47) % 180
-    bgr = cv2.cvtColor(np.uint8([[[hue, 220, 255]]]), cv2.COLOR_HSV2BGR)[0, 0]
+    bgr = cv2.cvtColor(np.array([[[hue, 220, 255]]], dtype=np.uint8), cv2.COLOR_HSV2BGR)[0, 0]
     return int(bgr[0]), int(bgr[1]), int(bgr[2])
 
 
@@ -61,8 +61,16 @@ def contact_sheet(shard_dir: Path, max_images: int = 16, tile_width: int = 320, 
             raise FileNotFoundError(f"missing image {shard_dir / image['file_name']}")
         scale = tile_width / image["width"]
         tile = draw_annotations(pixels, by_image.get(image["id"], []), scale)
-        cv2.putText(tile, f"{image['id']} {image['viewpoint']}", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
-                    (255, 255, 255), 1, cv2.LINE_AA)  # fmt: skip
+        cv2.putText(
+            tile,
+            f"{image['id']} {image['viewpoint']}",
+            (4, 14),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.4,
+            (255, 255, 255),
+            1,
+            cv2.LINE_AA,
+        )
         tiles.append(tile)
     if not tiles:
         raise ValueError(f"{shard_dir} has no images")

@@ -95,9 +95,14 @@ def write_depth(path: Path, depth: np.ndarray) -> None:
 
 
 def render_scene(
-    scene_index: int, frame_count: int, first_frame: int, config: RenderConfig, body: Any, blender: Any,
+    scene_index: int,
+    frame_count: int,
+    first_frame: int,
+    config: RenderConfig,
+    body: Any,
+    blender: Any,
     tmp: Path,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Plan, build, render and label one scene; returns its checkpoint record (frames + timings)."""
     from bpgen.blender.scene import person_name
     from bpgen.frame_labels import frame_labels
@@ -124,8 +129,14 @@ def render_scene(
             plan, view, output.instance_map, output.depth, output.index_of, names, config.min_visible_pixels
         )
         record.update(frame=number, scene=scene_index, file_name=file_name)
-        image = {"file_name": file_name, "width": config.width, "height": config.height,
-                 "scene": scene_index, "viewpoint": view.viewpoint, "mode": config.mode.name}  # fmt: skip
+        image = {
+            "file_name": file_name,
+            "width": config.width,
+            "height": config.height,
+            "scene": scene_index,
+            "viewpoint": view.viewpoint,
+            "mode": config.mode.name,
+        }
         frames.append({"image": image, "annotations": annotations, "record": record})
     t3 = time.perf_counter()
     return {
@@ -168,19 +179,24 @@ def render_shard(run_dir: Path, shard: int, images: int, config: RenderConfig, r
     records: list[dict[str, Any]] = []
     times = shards.StageTimes()
     resumed = 0
-    log(f"{final.name}: {images} images in {len(counts)} scenes, mode={config.mode.name}, "
-        f"{config.width}x{config.height}, {config.samples} samples, device {blender.device}")  # fmt: skip
+    log(
+        f"{final.name}: {images} images in {len(counts)} scenes, mode={config.mode.name}, "
+        f"{config.width}x{config.height}, {config.samples} samples, device {blender.device}"
+    )
     for scene_index in progress(range(len(counts)), len(counts), final.name):
         record = shards.finished_scene(tmp, scene_index)
         if record is None:
-            record = render_scene(scene_index, counts[scene_index], int(first_frames[scene_index]), config, body,
-                                  blender, tmp)  # fmt: skip
+            record = render_scene(
+                scene_index, counts[scene_index], int(first_frames[scene_index]), config, body, blender, tmp
+            )
             shards.save_scene(tmp, scene_index, record)
             seconds = record["seconds"]
             if not sys.stderr.isatty():
-                log(f"{final.name} scene {scene_index + 1}/{len(counts)}: {counts[scene_index]} frames, build "
+                log(
+                    f"{final.name} scene {scene_index + 1}/{len(counts)}: {counts[scene_index]} frames, build "
                     f"{seconds['scene_build']:.1f}s render {seconds['render']:.1f}s "
-                    f"labels+write {seconds['labels_and_writing']:.1f}s")  # fmt: skip
+                    f"labels+write {seconds['labels_and_writing']:.1f}s"
+                )
         else:
             resumed += 1
         times.add(record["seconds"])
@@ -188,8 +204,14 @@ def render_shard(run_dir: Path, shard: int, images: int, config: RenderConfig, r
     if resumed:
         log(f"{final.name}: resumed, {resumed} scene(s) were already rendered")
     t_assemble = time.perf_counter()
-    info = {"description": f"bpgen shard {shard}", "version": versions_info(versions()),
-            "date_created": started, "mode": config.mode.name, "seed": config.seed, "shard": shard}  # fmt: skip
+    info = {
+        "description": f"bpgen shard {shard}",
+        "version": versions_info(versions()),
+        "date_created": started,
+        "mode": config.mode.name,
+        "seed": config.seed,
+        "shard": shard,
+    }
     counts_out = shards.assemble_shard(tmp, records, info)
     times.labels_and_writing += time.perf_counter() - t_assemble
     attempts = sum(r["pose_attempts"] for r in records)
@@ -207,13 +229,18 @@ def render_shard(run_dir: Path, shard: int, images: int, config: RenderConfig, r
         "wall_seconds": round(time.time() - start_time, 3),
         "seconds": times.as_dict(),
         "resumed_scenes": resumed,
-        "pose_sampling": {"people": people, "attempts": attempts,
-                          "self_intersection_rejection_rate": round(1.0 - people / attempts, 4) if attempts else 0.0,
-                          "dropped_people": sum(r["dropped_people"] for r in records)},  # fmt: skip
+        "pose_sampling": {
+            "people": people,
+            "attempts": attempts,
+            "self_intersection_rejection_rate": round(1.0 - people / attempts, 4) if attempts else 0.0,
+            "dropped_people": sum(r["dropped_people"] for r in records),
+        },
     }
     final = shards.finalize(run_dir, shard, tmp, done)
-    log(f"{final.name} DONE: {counts_out['images']} images, {counts_out['annotations']} annotations, "
-        f"{done['wall_seconds']:.1f}s")  # fmt: skip
+    log(
+        f"{final.name} DONE: {counts_out['images']} images, {counts_out['annotations']} annotations, "
+        f"{done['wall_seconds']:.1f}s"
+    )
     return final
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from bpgen.atomic import atomic_write, atomic_write_json, atomic_write_text
 from bpgen.keypoints import PERSON_CATEGORY
@@ -81,8 +81,11 @@ class StageTimes:
         self.labels_and_writing += other.get("labels_and_writing", 0.0)
 
     def as_dict(self) -> dict[str, float]:
-        return {"scene_build": round(self.scene_build, 3), "render": round(self.render, 3),
-                "labels_and_writing": round(self.labels_and_writing, 3)}  # fmt: skip
+        return {
+            "scene_build": round(self.scene_build, 3),
+            "render": round(self.render, 3),
+            "labels_and_writing": round(self.labels_and_writing, 3),
+        }
 
 
 def prepare_temp_dir(run_dir: Path, shard: int, resolved: dict[str, Any]) -> Path:
@@ -122,7 +125,9 @@ def save_scene(tmp: Path, scene: int, record: dict[str, Any]) -> None:
 
 def assemble_shard(tmp: Path, scene_records: list[dict[str, Any]], info: dict[str, Any]) -> dict[str, int]:
     """Write coco.json and frames.jsonl from the scene checkpoints; return the counts."""
-    images, annotations, frames = [], [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    frames: list[dict[str, Any]] = []
     for record in scene_records:
         for frame in record["frames"]:
             image_id = len(images) + 1
@@ -132,11 +137,17 @@ def assemble_shard(tmp: Path, scene_records: list[dict[str, Any]], info: dict[st
             frames.append(dict(frame["record"], image_id=image_id))
     coco = {"info": info, "images": images, "annotations": annotations, "categories": [PERSON_CATEGORY]}
     atomic_write_json(tmp / "coco.json", coco)
-    atomic_write(tmp / "frames.jsonl",
-                 lambda p: p.write_text("".join(json.dumps(f, separators=(",", ":")) + "\n" for f in frames)))  # fmt: skip
+    atomic_write(
+        tmp / "frames.jsonl",
+        lambda p: p.write_text("".join(json.dumps(f, separators=(",", ":")) + "\n" for f in frames)),
+    )
     persons = sum(len(f["persons"]) for f in frames)
-    return {"images": len(images), "annotations": len(annotations), "persons": persons,
-            "scenes": len(scene_records)}  # fmt: skip
+    return {
+        "images": len(images),
+        "annotations": len(annotations),
+        "persons": persons,
+        "scenes": len(scene_records),
+    }
 
 
 def finalize(run_dir: Path, shard: int, tmp: Path, done: dict[str, Any]) -> Path:

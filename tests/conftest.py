@@ -34,7 +34,12 @@ def _detectron2_missing() -> str | None:
     return None
 
 
-CHECKS = {"blender": _blender_missing, "slurm": _slurm_missing, "gpu": _gpu_missing, "detectron2": _detectron2_missing}
+CHECKS = {
+    "blender": _blender_missing,
+    "slurm": _slurm_missing,
+    "gpu": _gpu_missing,
+    "detectron2": _detectron2_missing,
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

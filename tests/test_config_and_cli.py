@@ -51,8 +51,13 @@ def test_bad_config_is_one_clear_error(override, message):
 )
 def test_cli_rejects_bad_input_and_writes_nothing(tmp_path, args):
     run_dir = tmp_path / "run"
-    result = subprocess.run([sys.executable, "-m", "bpgen.render", "--run-dir", str(run_dir), *args],
-                            capture_output=True, text=True, cwd=ROOT, check=False)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "bpgen.render", "--run-dir", str(run_dir), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
     assert not run_dir.exists()
@@ -65,8 +70,23 @@ def test_cli_rejects_unwritable_run_dir(tmp_path):
     try:
         if subprocess.run(["touch", str(locked / "probe")], capture_output=True, check=False).returncode == 0:
             pytest.skip("running as a user that can write anywhere (root): permissions are not enforced")
-        result = subprocess.run([sys.executable, "-m", "bpgen.render", "--run-dir", str(locked / "run"), "--shard",
-                                 "0", "--images", "1"], capture_output=True, text=True, cwd=ROOT, check=False)  # fmt: skip
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bpgen.render",
+                "--run-dir",
+                str(locked / "run"),
+                "--shard",
+                "0",
+                "--images",
+                "1",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
         assert result.returncode == 2 and "not writable" in result.stderr
     finally:
         locked.chmod(0o700)
@@ -75,14 +95,34 @@ def test_cli_rejects_unwritable_run_dir(tmp_path):
 def test_cli_rejects_a_file_as_run_dir(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    result = subprocess.run([sys.executable, "-m", "bpgen.render", "--run-dir", str(blocker / "run"), "--shard", "0",
-                             "--images", "1"], capture_output=True, text=True, cwd=ROOT, check=False)  # fmt: skip
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bpgen.render",
+            "--run-dir",
+            str(blocker / "run"),
+            "--shard",
+            "0",
+            "--images",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert result.returncode == 2 and "not writable" in result.stderr
 
 
 def test_help_works():
-    result = subprocess.run([sys.executable, "-m", "bpgen.render", "--help"], capture_output=True, text=True,
-                            cwd=ROOT, check=False)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "bpgen.render", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert result.returncode == 0 and "--run-dir" in result.stdout
 
 

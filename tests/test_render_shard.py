@@ -20,11 +20,23 @@ TINY = ["resolution=[64,48]", "samples=4", "denoiser=none", "frames_per_scene=2"
 
 
 def render(run_dir: Path, shard: int, images: int, *overrides: str, wait: bool = True):
-    command = [sys.executable, "-m", "bpgen.render", "--run-dir", str(run_dir), "--shard", str(shard),
-               "--images", str(images), *TINY, *overrides]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "bpgen.render",
+        "--run-dir",
+        str(run_dir),
+        "--shard",
+        str(shard),
+        "--images",
+        str(images),
+        *TINY,
+        *overrides,
+    ]
     if not wait:
-        return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                start_new_session=True)  # fmt: skip
+        return subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=600)
     assert result.returncode == 0, result.stderr
     return result
@@ -62,7 +74,12 @@ def test_pycocotools_loads_the_shard_and_boxes_equal_mask_bounds(occlusion_shard
         mask = coco.annToMask(ann).astype(bool)
         assert mask.sum() == ann["area"] > 0
         rows, cols = np.nonzero(mask)
-        assert ann["bbox"] == [cols.min(), rows.min(), cols.max() - cols.min() + 1, rows.max() - rows.min() + 1]
+        assert ann["bbox"] == [
+            cols.min(),
+            rows.min(),
+            cols.max() - cols.min() + 1,
+            rows.max() - rows.min() + 1,
+        ]
         assert ann["num_keypoints"] == sum(1 for v in ann["keypoints"][2::3] if v > 0)
         assert ann["iscrowd"] == 0 and 0.0 <= ann["extremeness"] <= 1.0
 
@@ -101,8 +118,16 @@ def test_frame_records_carry_camera_and_person_3d(occlusion_shard):
 def test_rendered_silhouette_matches_the_projected_mesh(tmp_path):
     """The real Blender camera and bpgen's projection agree: an unoccluded person's rendered mask and the
     rasterised projection of its mesh overlap almost entirely."""
-    render(tmp_path, 0, 2, "mode=pose", "mode.people=[1,1]", "scene.distractors=[0,0]", "scene.walls=[0,0]",
-           "resolution=[160,120]")  # fmt: skip
+    render(
+        tmp_path,
+        0,
+        2,
+        "mode=pose",
+        "mode.people=[1,1]",
+        "scene.distractors=[0,0]",
+        "scene.walls=[0,0]",
+        "resolution=[160,120]",
+    )
     shard = tmp_path / "shards" / "shard_000000"
     frames = [json.loads(line) for line in (shard / "frames.jsonl").read_text().splitlines()]
     checked = 0
@@ -110,12 +135,21 @@ def test_rendered_silhouette_matches_the_projected_mesh(tmp_path):
         for person in frame["persons"]:
             if person["truncation"] > 0 or person["px_count_visib"] < 50:
                 continue
-            amodal = mask_utils.decode(dict(person["segmentation_amodal"],
-                                            counts=person["segmentation_amodal"]["counts"].encode()))  # fmt: skip
+            amodal = mask_utils.decode(
+                dict(person["segmentation_amodal"], counts=person["segmentation_amodal"]["counts"].encode())
+            )
             coco = COCO(str(shard / "coco.json"))
-            ann = coco.loadAnns([person["annotation_index"] + 1 + sum(
-                len([p for p in f["persons"] if p["annotation_index"] is not None]) for f in frames
-                if f["image_id"] < frame["image_id"])])[0]  # fmt: skip
+            ann = coco.loadAnns(
+                [
+                    person["annotation_index"]
+                    + 1
+                    + sum(
+                        len([p for p in f["persons"] if p["annotation_index"] is not None])
+                        for f in frames
+                        if f["image_id"] < frame["image_id"]
+                    )
+                ]
+            )[0]
             visible = coco.annToMask(ann)
             iou = (amodal & visible).sum() / (amodal | visible).sum()
             assert iou > 0.8, iou
@@ -153,8 +187,13 @@ def test_killed_shard_is_not_done_and_a_rerun_completes_it(occlusion_shard, tmp_
 
 def test_preview_writes_a_contact_sheet(occlusion_shard, tmp_path):
     output = tmp_path / "sheet.png"
-    result = subprocess.run([sys.executable, "-m", "bpgen.preview", str(occlusion_shard), "--output", str(output)],
-                            cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "bpgen.preview", str(occlusion_shard), "--output", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     import cv2
 

@@ -22,9 +22,22 @@ import tempfile
 from types import ModuleType
 
 API_TOPICS = (
-    "loader", "utility", "sampler", "math", "postprocessing", "writer", "material", "lighting",
-    "camera", "renderer", "world", "constructor", "types", "object", "filter",
-)  # fmt: skip
+    "loader",
+    "utility",
+    "sampler",
+    "math",
+    "postprocessing",
+    "writer",
+    "material",
+    "lighting",
+    "camera",
+    "renderer",
+    "world",
+    "constructor",
+    "types",
+    "object",
+    "filter",
+)
 _ENV_FLAG = "OUTSIDE_OF_THE_INTERNAL_BLENDER_PYTHON_ENVIRONMENT_BUT_IN_RUN_SCRIPT"
 _state: dict[str, ModuleType] = {}
 
@@ -39,8 +52,8 @@ def load_blenderproc(temp_dir: str | None = None) -> ModuleType:
         return _state["bproc"]
     os.environ[_ENV_FLAG] = "1"
     try:
-        import bpy  # noqa: F401  (imported first: BlenderProc's modules import it at module level)
         import blenderproc as bproc
+        import bpy  # noqa: F401  (imported first: BlenderProc's modules import it at module level)
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise BlenderUnavailableError(
             f"cannot import Blender/BlenderProc ({exc}); run ./0-setup to install bpy and blenderproc"
@@ -78,7 +91,7 @@ def _init_without_language_switch() -> None:
 
 def versions() -> dict[str, str]:
     """Blender and BlenderProc versions of the loaded modules."""
-    import bpy
     import blenderproc
+    import bpy
 
     return {"blender": bpy.app.version_string, "blenderproc": blenderproc.__version__}

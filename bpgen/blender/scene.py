@@ -61,8 +61,14 @@ def render_threads(config_threads: int) -> int:
 class BlenderScene:
     """One Blender session: renderer set up once, then ``build(plan)`` + ``render()`` per scene."""
 
-    def __init__(self, config: RenderConfig, temp_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        config: RenderConfig,
+        temp_dir: str | None = None,
+        segmentation_keys: tuple[str, ...] = ("instance", "name"),
+    ) -> None:
         self.config = config
+        self.segmentation_keys = segmentation_keys
         self.bproc = load_blenderproc(temp_dir)
         self.device = self._setup_renderer()
 
@@ -76,18 +82,25 @@ class BlenderScene:
         found = available_devices()
         backend = next((b for b in GPU_TYPES[config.device] if b in found), None)
         if config.device in ("optix", "cuda") and backend is None:
-            raise RuntimeError(f"device={config.device} asked for, but Cycles found only {sorted(found)}; "
-                               "use device=auto or device=cpu")  # fmt: skip
+            raise RuntimeError(
+                f"device={config.device} asked for, but Cycles found only {sorted(found)}; "
+                "use device=auto or device=cpu"
+            )
         bproc.renderer.set_render_devices(use_only_cpu=backend is None, desired_gpu_device_type=backend and [backend])
         bproc.camera.set_resolution(config.width, config.height)
         bproc.renderer.set_max_amount_of_samples(config.samples)
         bproc.renderer.set_denoiser(DENOISER_NAMES[config.denoiser])
         bproc.renderer.set_light_bounces(
-            diffuse_bounces=config.max_bounces, glossy_bounces=config.max_bounces, max_bounces=config.max_bounces,
-            transmission_bounces=config.max_bounces, transparent_max_bounces=config.max_bounces,
-        )  # fmt: skip
+            diffuse_bounces=config.max_bounces,
+            glossy_bounces=config.max_bounces,
+            max_bounces=config.max_bounces,
+            transmission_bounces=config.max_bounces,
+            transparent_max_bounces=config.max_bounces,
+        )
         bproc.renderer.enable_depth_output(activate_antialiasing=False)
-        bproc.renderer.enable_segmentation_output(map_by=["instance", "name"])
+        bproc.renderer.enable_segmentation_output(
+            map_by=list(self.segmentation_keys), default_values={"category_id": 0}
+        )
         return f"{backend}:{','.join(found[backend])}" if backend else f"CPU:{scene.render.threads} threads"
 
     # --- scene content -------------------------------------------------------------------------------------
@@ -114,6 +127,7 @@ class BlenderScene:
         # this scene's objects the same way (background 0).
         for index, obj in enumerate(o for o in bpy.context.scene.objects if o.type == "MESH"):
             obj.pass_index = index + 1
+            obj["category_id"] = 1 if obj.name.startswith("person_") else 0
 
     def _mesh(self, name: str, vertices: np.ndarray, faces: np.ndarray, material: MaterialSpec) -> Any:
         import bpy
@@ -155,9 +169,13 @@ class BlenderScene:
         scale = spec.scale / (10.0 if world_scale else 1.0)
         mapping.inputs["Scale"].default_value = (scale, scale, scale)
         material.link(coords.outputs["Object"], mapping.inputs["Vector"])
-        node_type = {"noise": "ShaderNodeTexNoise", "checker": "ShaderNodeTexChecker",
-                     "voronoi": "ShaderNodeTexVoronoi", "wave": "ShaderNodeTexWave",
-                     "brick": "ShaderNodeTexBrick"}[spec.pattern]  # fmt: skip
+        node_type = {
+            "noise": "ShaderNodeTexNoise",
+            "checker": "ShaderNodeTexChecker",
+            "voronoi": "ShaderNodeTexVoronoi",
+            "wave": "ShaderNodeTexWave",
+            "brick": "ShaderNodeTexBrick",
+        }[spec.pattern]
         texture = material.new_node(node_type)
         material.link(mapping.outputs["Vector"], texture.inputs["Vector"])
         if "Distortion" in texture.inputs:
@@ -224,9 +242,19 @@ class BlenderScene:
         data = self.bproc.renderer.render(verbose=False)
         frames = []
         for rgb, depth, segmap, attributes in zip(
-            data["colors"], data["depth"], data["instance_segmaps"], data["instance_attribute_maps"], strict=True
+            data["colors"],
+            data["depth"],
+            data["instance_segmaps"],
+            data["instance_attribute_maps"],
+            strict=True,
         ):
             index_of = {entry["name"]: int(entry["idx"]) for entry in attributes}
-            frames.append(RenderedFrame(np.asarray(rgb, np.uint8)[..., :3], np.asarray(depth, np.float32),
-                                        np.asarray(segmap).astype(np.int32), index_of))  # fmt: skip
+            frames.append(
+                RenderedFrame(
+                    np.asarray(rgb, np.uint8)[..., :3],
+                    np.asarray(depth, np.float32),
+                    np.asarray(segmap).astype(np.int32),
+                    index_of,
+                )
+            )
         return frames

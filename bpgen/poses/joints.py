@@ -21,10 +21,28 @@ from dataclasses import dataclass
 import numpy as np
 
 BODY_JOINTS = (
-    "L_Hip", "R_Hip", "Spine1", "L_Knee", "R_Knee", "Spine2", "L_Ankle", "R_Ankle", "Spine3",
-    "L_Foot", "R_Foot", "Neck", "L_Collar", "R_Collar", "Head", "L_Shoulder", "R_Shoulder",
-    "L_Elbow", "R_Elbow", "L_Wrist", "R_Wrist",
-)  # fmt: skip  (SMPL-X body_pose order; index i drives joint i + 1 of the skeleton)
+    "L_Hip",
+    "R_Hip",
+    "Spine1",
+    "L_Knee",
+    "R_Knee",
+    "Spine2",
+    "L_Ankle",
+    "R_Ankle",
+    "Spine3",
+    "L_Foot",
+    "R_Foot",
+    "Neck",
+    "L_Collar",
+    "R_Collar",
+    "Head",
+    "L_Shoulder",
+    "R_Shoulder",
+    "L_Elbow",
+    "R_Elbow",
+    "L_Wrist",
+    "R_Wrist",
+)  # (SMPL-X body_pose order; index i drives joint i + 1 of the skeleton)
 
 Range = tuple[float, float]
 
@@ -51,9 +69,7 @@ _LEFT_AND_CENTRE: dict[str, JointLimits] = {
     "Neck": JointLimits(normal=((-30, 40), (-40, 40), (-25, 25)), extreme=((-60, 55), (-70, 70), (-40, 40))),
     "Head": JointLimits(normal=((-20, 20), (-20, 20), (-15, 15)), extreme=((-40, 35), (-40, 40), (-30, 30))),
     "L_Collar": JointLimits(normal=((-10, 10), (-15, 15), (-10, 20)), extreme=((-15, 15), (-25, 25), (-15, 35))),
-    "L_Shoulder": JointLimits(
-        normal=((-60, 60), (-110, 40), (-90, 80)), extreme=((-90, 90), (-140, 70), (-95, 100))
-    ),
+    "L_Shoulder": JointLimits(normal=((-60, 60), (-110, 40), (-90, 80)), extreme=((-90, 90), (-140, 70), (-95, 100))),
     "L_Elbow": JointLimits(normal=((-30, 30), (-145, 0), Z), extreme=((-45, 45), (-155, 10), (-5, 5))),
     "L_Wrist": JointLimits(normal=((-30, 30), (-25, 35), (-60, 60)), extreme=((-45, 45), (-35, 45), (-85, 85))),
 }

@@ -21,7 +21,7 @@ def support_up(posed: PosedBody, support: tuple[str, ...]) -> np.ndarray:
     if len(points) == 1:
         up = toward_com
     elif len(points) == 2:
-        line = (points[1] - points[0]) / max(np.linalg.norm(points[1] - points[0]), 1e-9)
+        line = (points[1] - points[0]) / max(float(np.linalg.norm(points[1] - points[0])), 1e-9)
         up = toward_com - np.dot(toward_com, line) * line
     else:
         _, _, vt = np.linalg.svd(points - center)

@@ -54,7 +54,9 @@ def sample_uniform(rng: np.random.Generator) -> np.ndarray:
     return rng.uniform(NORMAL[..., 0], NORMAL[..., 1])
 
 
-def sample_extreme(rng: np.random.Generator, extreme_probability: float = 0.6, concentration: float = 4.0) -> np.ndarray:
+def sample_extreme(
+    rng: np.random.Generator, extreme_probability: float = 0.6, concentration: float = 4.0
+) -> np.ndarray:
     """Each DOF, with ``extreme_probability``, is pushed toward one of its extreme limits (Beta(c, 1) of the
     way from neutral to it, side chosen in proportion to its extent); the others stay uniform in the normal
     range."""
@@ -82,7 +84,9 @@ def _mirror_name(name: str) -> str:
     return {"L_": "R_", "R_": "L_"}.get(name[:2], name[:2]) + name[2:]
 
 
-def sample_family(rng: np.random.Generator, family: PoseFamily, jitter_deg: float) -> tuple[np.ndarray, tuple[str, ...]]:
+def sample_family(
+    rng: np.random.Generator, family: PoseFamily, jitter_deg: float
+) -> tuple[np.ndarray, tuple[str, ...]]:
     """A family template with its ranges drawn, Gaussian jitter added, clipped to the extreme ranges;
     mirrored left/right with probability 1/2. Returns the angles and the (mirrored) support joints."""
     euler = rng.normal(0.0, np.deg2rad(jitter_deg * family.jitter_scale), size=(len(BODY_JOINTS), 3))

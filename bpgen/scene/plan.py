@@ -123,9 +123,7 @@ def _kelvin_rgb(kelvin: float) -> tuple[float, float, float]:
     return tuple(float(c) for c in rgb / rgb.max())  # type: ignore[return-value]
 
 
-def _place_people(
-    rng: np.random.Generator, body: Body, config: RenderConfig
-) -> tuple[list[Person], int, int]:
+def _place_people(rng: np.random.Generator, body: Body, config: RenderConfig) -> tuple[list[Person], int, int]:
     """Draw the people and place them on the floor without interpenetration."""
     low, high = config.mode.people
     count = int(rng.integers(low, high + 1))
@@ -161,9 +159,13 @@ def _group_sphere(people: list[Person]) -> tuple[np.ndarray, float]:
 
 
 def _objects(
-    rng: np.random.Generator, config: RenderConfig, people: list[Person], center: np.ndarray, radius: float,
+    rng: np.random.Generator,
+    config: RenderConfig,
+    people: list[Person],
+    center: np.ndarray,
+    radius: float,
     occluder_azimuth: float,
-) -> list[ObjectSpec]:  # fmt: skip
+) -> list[ObjectSpec]:
     objects: list[ObjectSpec] = []
     occluder_count = int(rng.integers(config.mode.occluders[0], config.mode.occluders[1] + 1))
     distractor_count = int(rng.integers(config.scene.distractors[0], config.scene.distractors[1] + 1))
@@ -178,7 +180,8 @@ def _objects(
                     distance = radius + rng.uniform(0.4, 1.5)
                 else:
                     kind = str(rng.choice(PRIMITIVES))
-                    size = tuple(rng.uniform(0.1, 0.5) * rng.uniform(0.6, 1.4, size=3))
+                    a, b, c = rng.uniform(0.1, 0.5) * rng.uniform(0.6, 1.4, size=3)
+                    size = (float(a), float(b), float(c))
                     azimuth = rng.uniform(0.0, 2.0 * np.pi)
                     distance = radius + rng.uniform(0.3, 4.0)
                 xy = center[:2] + distance * np.array([np.cos(azimuth), np.sin(azimuth)])
@@ -188,27 +191,44 @@ def _objects(
                     spheres_hit_capsules(location[None], np.array([bounding]), p.posed.capsules, 0.05) for p in people
                 ):
                     continue
-                objects.append(ObjectSpec(
-                    kind, tuple(location.tolist()), (0.0, 0.0, float(rng.uniform(0, 2 * np.pi))),
-                    tuple(float(s) for s in size), sample_material(rng), role,
-                ))  # fmt: skip
+                objects.append(
+                    ObjectSpec(
+                        kind,
+                        (float(location[0]), float(location[1]), float(location[2])),
+                        (0.0, 0.0, float(rng.uniform(0, 2 * np.pi))),
+                        size,
+                        sample_material(rng),
+                        role,
+                    )
+                )
                 break
     walls = int(rng.integers(config.scene.walls[0], config.scene.walls[1] + 1))
     for _ in range(walls):
         azimuth = rng.uniform(0.0, 2.0 * np.pi)
         distance = radius + rng.uniform(4.0, 12.0)
         xy = center[:2] + distance * np.array([np.cos(azimuth), np.sin(azimuth)])
-        objects.append(ObjectSpec(
-            "PLANE", (float(xy[0]), float(xy[1]), 10.0), (np.pi / 2, 0.0, float(azimuth + np.pi / 2)),
-            (30.0, 10.0, 1.0), sample_material(rng), "wall",
-        ))  # fmt: skip
+        objects.append(
+            ObjectSpec(
+                "PLANE",
+                (float(xy[0]), float(xy[1]), 10.0),
+                (np.pi / 2, 0.0, float(azimuth + np.pi / 2)),
+                (30.0, 10.0, 1.0),
+                sample_material(rng),
+                "wall",
+            )
+        )
     return objects
 
 
 def _camera(
-    rng: np.random.Generator, config: RenderConfig, viewpoint: str, people: list[Person], center: np.ndarray,
-    radius: float, azimuth_center: float | None,
-) -> Camera:  # fmt: skip
+    rng: np.random.Generator,
+    config: RenderConfig,
+    viewpoint: str,
+    people: list[Person],
+    center: np.ndarray,
+    radius: float,
+    azimuth_center: float | None,
+) -> Camera:
     width, height = config.resolution
     fov = rng.uniform(*config.camera.fov_deg)
     elevation = rng.uniform(*config.camera.elevation_deg)
@@ -232,11 +252,18 @@ def _camera(
     fx = fx_from_fov(fov, width)
     half_fov = np.arctan(min(width, height) / (2.0 * fx))
     distance = max(radius / np.sin(half_fov) * factor, 0.3)
-    azimuth = rng.uniform(0.0, 2.0 * np.pi) if azimuth_center is None else azimuth_center + np.radians(
-        rng.uniform(-20.0, 20.0)
+    azimuth = (
+        rng.uniform(0.0, 2.0 * np.pi)
+        if azimuth_center is None
+        else azimuth_center + np.radians(rng.uniform(-20.0, 20.0))
     )
-    direction = np.array([np.cos(azimuth) * np.cos(np.radians(elevation)),
-                          np.sin(azimuth) * np.cos(np.radians(elevation)), np.sin(np.radians(elevation))])  # fmt: skip
+    direction = np.array(
+        [
+            np.cos(azimuth) * np.cos(np.radians(elevation)),
+            np.sin(azimuth) * np.cos(np.radians(elevation)),
+            np.sin(np.radians(elevation)),
+        ]
+    )
     position = target + distance * direction
     if viewpoint == "worms_eye":
         position[2] = rng.uniform(0.05, 0.4)
@@ -285,13 +312,30 @@ def plan_scene(rng: np.random.Generator, config: RenderConfig, body: Body, frame
         )
         aim = look_at(location, center)[:3, :3]
         euler = _matrix_to_euler_xyz(aim)
-        energy = {"POINT": rng.uniform(200, 1500), "SUN": rng.uniform(1.0, 5.0), "AREA": rng.uniform(200, 1500),
-                  "SPOT": rng.uniform(300, 2000)}[kind]  # fmt: skip
-        lights.append(LightSpec(kind, tuple(location.tolist()), euler, float(energy),
-                                _kelvin_rgb(rng.uniform(2500, 9000)), float(rng.uniform(0.2, 2.0))))  # fmt: skip
+        energy = {
+            "POINT": rng.uniform(200, 1500),
+            "SUN": rng.uniform(1.0, 5.0),
+            "AREA": rng.uniform(200, 1500),
+            "SPOT": rng.uniform(300, 2000),
+        }[kind]
+        lights.append(
+            LightSpec(
+                kind,
+                tuple(location.tolist()),
+                euler,
+                float(energy),
+                _kelvin_rgb(rng.uniform(2500, 9000)),
+                float(rng.uniform(0.2, 2.0)),
+            )
+        )
     if rng.uniform() < 0.7:
-        world = WorldSpec("sky", float(rng.uniform(0.05, 0.35)), float(rng.uniform(3, 85)), float(rng.uniform(0, 360)),
-                          float(rng.uniform(0.2, 3.0)))  # fmt: skip
+        world = WorldSpec(
+            "sky",
+            float(rng.uniform(0.05, 0.35)),
+            float(rng.uniform(3, 85)),
+            float(rng.uniform(0, 360)),
+            float(rng.uniform(0.2, 3.0)),
+        )
     else:
         world = WorldSpec("color", float(rng.uniform(0.2, 1.5)), color=_color(rng, (0.0, 0.5)))
     return ScenePlan(
@@ -319,5 +363,3 @@ def _matrix_to_euler_xyz(rotation: np.ndarray) -> tuple[float, float, float]:
     else:
         x, z = float(np.arctan2(-rotation[1, 2], rotation[1, 1])), 0.0
     return (x, y, z)
-
-

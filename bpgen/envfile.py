@@ -1,0 +1,30 @@
+"""Read environment.sh without running a shell: ``NAME=${NAME:-default}`` lines, environment wins."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+ENV_FILE = Path(__file__).resolve().parent.parent / "environment.sh"
+_LINE = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]*)=\$\{(?P=name):-(?P<default>[^}]*)\}\s*(?:#.*)?$")
+
+
+class EnvFileError(ValueError):
+    """environment.sh has a line this reader does not accept."""
+
+
+def read_env_file(path: Path = ENV_FILE, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Values of ``path``: each default, replaced by the process environment's value when one is set."""
+    environ = dict(os.environ) if environ is None else environ
+    values: dict[str, str] = {}
+    for number, raw in enumerate(Path(path).read_text().splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _LINE.match(line)
+        if not match:
+            raise EnvFileError(f"{path}:{number}: expected NAME=${{NAME:-default}}, got {line!r}; fix that line")
+        name = match["name"]
+        values[name] = environ.get(name, match["default"].strip())
+    return values

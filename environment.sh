@@ -1,0 +1,46 @@
+# bpgen site configuration: the one file cluster admins edit.
+# Plain NAME=${NAME:-default} lines: a value already set in the environment wins. Shell entry points
+# `source` this file; Python reads it with bpgen.envfile (no shell evaluation of user strings).
+
+# --- paths -------------------------------------------------------------------------------------------------
+BPGEN_DATA_ROOT=${BPGEN_DATA_ROOT:-./runs}              # where runs (shards, merged datasets) are written
+BPGEN_SCRATCH=${BPGEN_SCRATCH:-/tmp}                    # node-local scratch for Blender temp files
+BPGEN_VENV=${BPGEN_VENV:-.venv}                         # project virtual environment made by ./0-setup
+BPGEN_PYTHON=${BPGEN_PYTHON:-python3.11}                # interpreter 0-setup builds the venv from (3.11: bpy 4.2)
+
+# --- render stage (Slurm array, one task per shard) ---------------------------------------------------------
+BPGEN_RENDER_PARTITION=${BPGEN_RENDER_PARTITION:-}      # empty = cluster default partition
+BPGEN_RENDER_ACCOUNT=${BPGEN_RENDER_ACCOUNT:-}          # empty = user's default account
+BPGEN_RENDER_QOS=${BPGEN_RENDER_QOS:-}                  # empty = default QOS
+BPGEN_RENDER_TIME=${BPGEN_RENDER_TIME:-04:00:00}        # wall time per shard
+BPGEN_RENDER_CPUS=${BPGEN_RENDER_CPUS:-8}               # CPUs per shard (Cycles threads = SLURM_CPUS_PER_TASK)
+BPGEN_RENDER_MEM=${BPGEN_RENDER_MEM:-16G}               # memory per shard
+BPGEN_RENDER_GPUS=${BPGEN_RENDER_GPUS:-0}               # GPUs per shard (0 = CPU rendering)
+BPGEN_ARRAY_THROTTLE=${BPGEN_ARRAY_THROTTLE:-64}        # max shards running at once (sbatch --array=...%N)
+
+# --- merge stage -------------------------------------------------------------------------------------------
+BPGEN_MERGE_PARTITION=${BPGEN_MERGE_PARTITION:-}
+BPGEN_MERGE_ACCOUNT=${BPGEN_MERGE_ACCOUNT:-}
+BPGEN_MERGE_QOS=${BPGEN_MERGE_QOS:-}
+BPGEN_MERGE_TIME=${BPGEN_MERGE_TIME:-02:00:00}
+BPGEN_MERGE_CPUS=${BPGEN_MERGE_CPUS:-4}
+BPGEN_MERGE_MEM=${BPGEN_MERGE_MEM:-8G}
+
+# --- train stage -------------------------------------------------------------------------------------------
+BPGEN_TRAIN_PARTITION=${BPGEN_TRAIN_PARTITION:-}
+BPGEN_TRAIN_ACCOUNT=${BPGEN_TRAIN_ACCOUNT:-}
+BPGEN_TRAIN_QOS=${BPGEN_TRAIN_QOS:-}
+BPGEN_TRAIN_TIME=${BPGEN_TRAIN_TIME:-24:00:00}
+BPGEN_TRAIN_NODES=${BPGEN_TRAIN_NODES:-1}
+BPGEN_TRAIN_CPUS=${BPGEN_TRAIN_CPUS:-16}
+BPGEN_TRAIN_MEM=${BPGEN_TRAIN_MEM:-64G}
+BPGEN_TRAIN_GPUS=${BPGEN_TRAIN_GPUS:-4}                 # GPUs per node
+
+# --- containers (Apptainer); empty = run in the project venv ---------------------------------------------------
+BPGEN_RENDER_IMAGE=${BPGEN_RENDER_IMAGE:-}               # e.g. /shared/images/bpgen-render.sif
+BPGEN_TRAIN_IMAGE=${BPGEN_TRAIN_IMAGE:-}                 # e.g. /shared/images/bpgen-train.sif
+
+# --- training inputs ---------------------------------------------------------------------------------------
+BPGEN_WEIGHTS_DIR=${BPGEN_WEIGHTS_DIR:-./weights}        # pretrained weights (compute nodes have no internet)
+BPGEN_DETECTRON2_SPEC=${BPGEN_DETECTRON2_SPEC:-git+https://github.com/facebookresearch/detectron2.git@v0.6}  # pip spec (train stage)
+BPGEN_SMPLX_MODEL_DIR=${BPGEN_SMPLX_MODEL_DIR:-}         # optional user-supplied SMPL-X model files (future body)
