@@ -9,6 +9,7 @@ Usage: python bench/baseline_bproc.py --out DIR --index I [overrides...]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -28,11 +29,16 @@ def main() -> None:
     from bpgen.body import MannequinBody
     from bpgen.config import compose_render_config
     from bpgen.scene.plan import plan_scene
+    from bpgen.shard import scene_seed
 
     bproc = load_blenderproc()
     config, _ = compose_render_config(args.overrides)
     t1 = time.perf_counter()
-    plan = plan_scene(np.random.default_rng([config.seed, 999, args.index]), config, MannequinBody(), 1)
+    # exactly the scene and camera of bpgen's frame ``index`` in shard 0 (same planner, same seed stream)
+    per_scene = config.frames_per_scene
+    rng = np.random.default_rng(scene_seed(config.seed, 0, args.index // per_scene))
+    plan = plan_scene(rng, config, MannequinBody(), per_scene)
+    plan = dataclasses.replace(plan, frames=[plan.frames[args.index % per_scene]])
     scene = BlenderScene(config, segmentation_keys=("category_id", "instance", "name"))
     scene.build(plan)
     t2 = time.perf_counter()

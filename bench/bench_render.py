@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--skip-baseline", action="store_true")
     args = parser.parse_args()
     overrides = [
+        f"frames_per_scene={args.frames_per_scene}",
         f"resolution=[{args.resolution[0]},{args.resolution[1]}]",
         f"samples={args.samples}",
         f"device={args.device}",

@@ -125,6 +125,10 @@ class Body(Protocol):
         ...
 
 
+class BodyAssetError(RuntimeError):
+    """The body model or its asset files are not installed."""
+
+
 class MannequinBody:
     """mannequin-x's skinned "wooden" mannequin (Apache-2.0, ships in its wheel)."""
 
@@ -134,9 +138,14 @@ class MannequinBody:
     def __init__(self) -> None:
         try:
             from mannequin import Mannequin
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise RuntimeError(f"body asset missing: cannot import mannequin-x ({exc}); run ./0-setup") from exc
-        self._model = Mannequin("wooden", flat_hand_mean=True)
+
+            self._model = Mannequin("wooden", flat_hand_mean=True)
+        except (ImportError, OSError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise BodyAssetError(
+                f"body asset missing: mannequin-x's wooden mannequin could not be loaded ({reason}); "
+                "reinstall it with ./0-setup"
+            ) from exc
         self._names = self._model.joint_names
 
     @cached_property

@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 
 from bpgen import shard as shards
+from bpgen.body import BodyAssetError, MannequinBody
 from bpgen.config import ConfigError, RenderConfig, compose_render_config
+from bpgen.errors import DeviceError
 from bpgen.progress import log, progress
 
 
@@ -95,6 +97,7 @@ def write_depth(path: Path, depth: np.ndarray) -> None:
 
 
 def render_scene(
+    shard: int,
     scene_index: int,
     frame_count: int,
     first_frame: int,
@@ -109,7 +112,7 @@ def render_scene(
     from bpgen.scene.plan import plan_scene
 
     t0 = time.perf_counter()
-    rng = np.random.default_rng(shards.scene_seed(config.seed, config_shard(tmp), scene_index))
+    rng = np.random.default_rng(shards.scene_seed(config.seed, shard, scene_index))
     plan = plan_scene(rng, config, body, frame_count)
     blender.build(plan)
     t1 = time.perf_counter()
@@ -149,14 +152,8 @@ def render_scene(
     }
 
 
-def config_shard(tmp: Path) -> int:
-    """Shard id from a temp dir name ``.shard_000012.tmp``."""
-    return int(tmp.name.split("_")[1].split(".")[0])
-
-
 def render_shard(run_dir: Path, shard: int, images: int, config: RenderConfig, resolved: dict[str, Any]) -> Path:
     """Render (or resume, or skip when DONE) one shard; returns the final shard directory."""
-    from bpgen.body import MannequinBody
 
     final = shards.shard_dir(run_dir, shard)
     if shards.is_done(run_dir, shard):
@@ -187,7 +184,7 @@ def render_shard(run_dir: Path, shard: int, images: int, config: RenderConfig, r
         record = shards.finished_scene(tmp, scene_index)
         if record is None:
             record = render_scene(
-                scene_index, counts[scene_index], int(first_frames[scene_index]), config, body, blender, tmp
+                shard, scene_index, counts[scene_index], int(first_frames[scene_index]), config, body, blender, tmp
             )
             shards.save_scene(tmp, scene_index, record)
             seconds = record["seconds"]
@@ -271,14 +268,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         check_inputs(args)
         render_shard(Path(args.run_dir).resolve(), args.shard, args.images, config, resolved)
-    except (ConfigError, InputError) as exc:
+    except (ConfigError, InputError, BodyAssetError, DeviceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except RuntimeError as exc:
-        if "body asset missing" in str(exc) or "device=" in str(exc):
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        raise
     return 0
 
 

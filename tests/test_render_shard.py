@@ -207,3 +207,33 @@ def test_missing_done_but_renamed_shard_is_finished_on_rerun(occlusion_shard, tm
     (copy / "DONE.json").unlink()
     render(tmp_path, 1, 4, "mode=occlusion")
     assert (copy / "DONE.json").exists() and annotations_of(copy) == annotations_of(occlusion_shard)
+
+
+def test_missing_body_asset_is_a_clear_error_and_writes_nothing(tmp_path):
+    """The real mannequin-x package with its wooden mannequin asset removed."""
+    import mannequin
+
+    package = Path(mannequin.__file__).parent
+    broken = tmp_path / "site" / "mannequin"
+    shutil.copytree(package, broken)
+    (broken / "assets" / "wooden.npz").unlink()
+    run_dir = tmp_path / "run"
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "site"))
+    result = subprocess.run(
+        [sys.executable, "-m", "bpgen.render", "--run-dir", str(run_dir), "--shard", "0", "--images", "1", *TINY],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: body asset missing") and len(result.stderr.strip().splitlines()) == 1
+    assert not run_dir.exists()
+
+
+@pytest.mark.gpu
+def test_gpu_render_uses_optix_or_cuda(tmp_path):
+    render(tmp_path, 0, 2, "device=auto", "denoiser=OPTIX")
+    done = json.loads((tmp_path / "shards" / "shard_000000" / "DONE.json").read_text())
+    assert done["host"]["render_device"].split(":")[0] in ("OPTIX", "CUDA")

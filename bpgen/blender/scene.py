@@ -13,6 +13,7 @@ import numpy as np
 
 from bpgen.blender.bproc_adapter import load_blenderproc
 from bpgen.config import RenderConfig
+from bpgen.errors import DeviceError
 from bpgen.scene.plan import LightSpec, MaterialSpec, ObjectSpec, ScenePlan, WorldSpec
 
 DENOISER_NAMES = {"OPENIMAGEDENOISE": "INTEL", "OPTIX": "OPTIX", "none": None}
@@ -79,10 +80,12 @@ class BlenderScene:
         scene = bpy.context.scene
         scene.render.threads_mode = "FIXED"
         scene.render.threads = render_threads(config.threads)
+        # frames of a scene differ only by camera: keep Cycles' synced scene (BVH, shaders) between them
+        scene.render.use_persistent_data = True
         found = available_devices()
         backend = next((b for b in GPU_TYPES[config.device] if b in found), None)
         if config.device in ("optix", "cuda") and backend is None:
-            raise RuntimeError(
+            raise DeviceError(
                 f"device={config.device} asked for, but Cycles found only {sorted(found)}; "
                 "use device=auto or device=cpu"
             )
