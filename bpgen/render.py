@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,9 +51,13 @@ def check_inputs(args: argparse.Namespace) -> None:
     if args.images <= 0:
         raise InputError(f"--images must be > 0, got {args.images}")
     run_dir = Path(args.run_dir).resolve()
-    existing = next((p for p in (run_dir, *run_dir.parents) if p.exists()), None)
-    if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(f"run dir {run_dir} is not writable (checked {existing}); choose a writable --run-dir")
+    existing = next(p for p in (run_dir, *run_dir.parents) if p.exists())
+    try:  # really try (os.access says yes to root on read-only mounts); the probe leaves nothing behind
+        os.rmdir(tempfile.mkdtemp(prefix=".bpgen-probe-", dir=existing))
+    except OSError as exc:
+        raise InputError(
+            f"run dir {run_dir} is not writable ({existing}: {exc.strerror}); choose a writable --run-dir"
+        ) from None
 
 
 @contextlib.contextmanager
