@@ -22,6 +22,7 @@ from bpgen import shard as shards
 from bpgen.body import BodyAssetError, MannequinBody
 from bpgen.config import ConfigError, RenderConfig, compose_render_config
 from bpgen.errors import DeviceError
+from bpgen.hostinfo import host_info, package_versions
 from bpgen.progress import log, progress
 
 
@@ -159,17 +160,19 @@ def render_scene(
 
 def render_shard(run_dir: Path, shard: int, images: int, config: RenderConfig, resolved: dict[str, Any]) -> Path:
     """Render (or resume, or skip when DONE) one shard; returns the final shard directory."""
-
     final = shards.shard_dir(run_dir, shard)
+    text = shards.config_text(resolved, images)
     if shards.is_done(run_dir, shard):
         saved = (final / "config.yaml").read_text() if (final / "config.yaml").exists() else ""
-        if saved != shards.config_text(resolved):
-            raise InputError(f"{final} is DONE with a different config; use another --run-dir or remove that shard")
+        if saved != text:
+            raise InputError(
+                f"{final} is DONE with a different config or image count; use another --run-dir or remove that shard"
+            )
         log(f"{final.name} is already DONE; skipping")
         return final
     body = MannequinBody()  # fails early, before anything is written, when the body asset is missing
     started, start_time = shards.utc_now(), time.time()
-    tmp = shards.prepare_temp_dir(run_dir, shard, resolved)
+    tmp = shards.prepare_temp_dir(run_dir, shard, text)
     from bpgen.blender.bproc_adapter import load_blenderproc, versions
     from bpgen.blender.scene import BlenderScene
 
@@ -224,8 +227,8 @@ def render_shard(run_dir: Path, shard: int, images: int, config: RenderConfig, r
         "seed": config.seed,
         "scene_seeds": f"SeedSequence([{config.seed}, {shard}, scene])",
         "mode": config.mode.name,
-        "versions": versions() | _package_versions(),
-        "host": _host_info(blender.device),
+        "versions": versions() | package_versions(),
+        "host": host_info() | {"render_device": blender.device},
         "start_time": started,
         "end_time": shards.utc_now(),
         "wall_seconds": round(time.time() - start_time, 3),
@@ -252,24 +255,12 @@ def versions_info(versions: dict[str, str]) -> str:
     return f"bpgen {bpgen.__version__}, Blender {versions['blender']}, BlenderProc {versions['blenderproc']}"
 
 
-def _package_versions() -> dict[str, str]:
-    from bpgen.hostinfo import package_versions
-
-    return package_versions()
-
-
-def _host_info(device: str) -> dict[str, Any]:
-    from bpgen.hostinfo import host_info
-
-    return host_info() | {"render_device": device}
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         config, resolved = compose_render_config(args.overrides)
         if args.print_config:
-            print(shards.config_text(resolved), end="")
+            print(shards.resolved_yaml(resolved), end="")
             return 0
         check_inputs(args)
         render_shard(Path(args.run_dir).resolve(), args.shard, args.images, config, resolved)

@@ -22,7 +22,7 @@ import json
 import math
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +62,13 @@ def scene_frame_counts(images: int, frames_per_scene: int) -> list[int]:
     return [min(frames_per_scene, images - s * frames_per_scene) for s in range(scenes)]
 
 
-def config_text(resolved: dict[str, Any]) -> str:
+def resolved_yaml(resolved: dict[str, Any]) -> str:
     return yaml.safe_dump(resolved, sort_keys=True)
+
+
+def config_text(resolved: dict[str, Any], images: int) -> str:
+    """The shard's config.yaml: the resolved config, headed by the image count (both define the shard)."""
+    return f"# bpgen shard config: {images} images\n" + resolved_yaml(resolved)
 
 
 @dataclass
@@ -73,7 +78,6 @@ class StageTimes:
     scene_build: float = 0.0
     render: float = 0.0
     labels_and_writing: float = 0.0
-    extra: dict[str, float] = field(default_factory=dict)
 
     def add(self, other: dict[str, float]) -> None:
         self.scene_build += other.get("scene_build", 0.0)
@@ -88,8 +92,8 @@ class StageTimes:
         }
 
 
-def prepare_temp_dir(run_dir: Path, shard: int, resolved: dict[str, Any]) -> Path:
-    """The shard's temp dir, reused when it holds scenes of the same config, else started afresh.
+def prepare_temp_dir(run_dir: Path, shard: int, text: str) -> Path:
+    """The shard's temp dir, reused when it holds scenes of the same config text, else started afresh.
 
     A final shard directory without DONE.json (killed between rename and DONE) is moved back to be resumed.
     """
@@ -98,7 +102,6 @@ def prepare_temp_dir(run_dir: Path, shard: int, resolved: dict[str, Any]) -> Pat
         if tmp.exists():
             shutil.rmtree(tmp)
         final.rename(tmp)
-    text = config_text(resolved)
     if tmp.exists() and ((tmp / "config.yaml").is_file() and (tmp / "config.yaml").read_text() == text):
         (tmp / "images").mkdir(exist_ok=True)
         (tmp / "scenes").mkdir(exist_ok=True)

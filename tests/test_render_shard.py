@@ -237,3 +237,10 @@ def test_gpu_render_uses_optix_or_cuda(tmp_path):
     render(tmp_path, 0, 2, "device=auto", "denoiser=OPTIX")
     done = json.loads((tmp_path / "shards" / "shard_000000" / "DONE.json").read_text())
     assert done["host"]["render_device"].split(":")[0] in ("OPTIX", "CUDA")
+
+
+def test_done_shard_with_another_image_count_is_refused(occlusion_shard):
+    run_dir = occlusion_shard.parent.parent
+    command = [sys.executable, "-m", "bpgen.render", "--run-dir", str(run_dir), "--shard", "1", "--images", "6"]
+    result = subprocess.run([*command, *TINY, "mode=occlusion"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 2 and "DONE with a different config or image count" in result.stderr

@@ -9,16 +9,16 @@ from bpgen.blender.scene import render_threads
 
 
 def test_temp_dir_is_reused_for_the_same_config_and_discarded_for_another(tmp_path):
-    tmp = shards.prepare_temp_dir(tmp_path, 3, {"seed": 1})
+    tmp = shards.prepare_temp_dir(tmp_path, 3, "seed: 1\n")
     shards.save_scene(tmp, 0, {"scene": 0, "frames": []})
-    assert shards.prepare_temp_dir(tmp_path, 3, {"seed": 1}) == tmp
+    assert shards.prepare_temp_dir(tmp_path, 3, "seed: 1\n") == tmp
     assert shards.finished_scene(tmp, 0) == {"scene": 0, "frames": []}
-    tmp = shards.prepare_temp_dir(tmp_path, 3, {"seed": 2})
+    tmp = shards.prepare_temp_dir(tmp_path, 3, "seed: 2\n")
     assert shards.finished_scene(tmp, 0) is None
 
 
 def test_finalize_renames_then_writes_done_last(tmp_path):
-    tmp = shards.prepare_temp_dir(tmp_path, 0, {"seed": 1})
+    tmp = shards.prepare_temp_dir(tmp_path, 0, "seed: 1\n")
     counts = shards.assemble_shard(tmp, [{"frames": []}], {"description": "x"})
     assert counts["images"] == 0 and not shards.is_done(tmp_path, 0)
     final = shards.finalize(tmp_path, 0, tmp, {"counts": counts})
@@ -27,9 +27,9 @@ def test_finalize_renames_then_writes_done_last(tmp_path):
 
 
 def test_a_final_dir_without_done_goes_back_to_resume(tmp_path):
-    tmp = shards.prepare_temp_dir(tmp_path, 0, {"seed": 1})
+    tmp = shards.prepare_temp_dir(tmp_path, 0, "seed: 1\n")
     tmp.rename(shards.shard_dir(tmp_path, 0))  # killed between the rename and DONE.json
-    again = shards.prepare_temp_dir(tmp_path, 0, {"seed": 1})
+    again = shards.prepare_temp_dir(tmp_path, 0, "seed: 1\n")
     assert again == tmp and (again / "scenes").is_dir() and not shards.shard_dir(tmp_path, 0).exists()
 
 
