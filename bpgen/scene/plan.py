@@ -8,7 +8,7 @@ therefore a shard is reproducible from its seed.
 from __future__ import annotations
 
 import colorsys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -93,7 +93,6 @@ class ScenePlan:
     cycles_seed: int
     pose_attempts: int = 0  # poses drawn in total (for the rejection rate)
     dropped_people: int = 0  # people that found no collision-free spot
-    notes: dict[str, float] = field(default_factory=dict)
 
 
 def _color(rng: np.random.Generator, saturation: tuple[float, float] = (0.0, 0.9)) -> tuple[float, float, float]:
