@@ -174,15 +174,18 @@ def _objects(
             for _try in range(20):
                 if role == "occluder":
                     kind = str(rng.choice(["CUBE", "CUBE", "CYLINDER", "SPHERE"]))
-                    size = (rng.uniform(0.15, 0.6), rng.uniform(0.05, 0.4), rng.uniform(0.3, 0.9))
-                    azimuth = occluder_azimuth + np.radians(rng.uniform(-25, 25))
-                    distance = radius + rng.uniform(0.4, 1.5)
+                    # panels, pillars and boulders between the people and the cameras' side of the scene
+                    size = (rng.uniform(0.2, 0.7), rng.uniform(0.05, 0.4), rng.uniform(0.4, 1.0))
+                    azimuth = occluder_azimuth + np.radians(rng.uniform(-12, 12))
+                    distance = 0.6 * radius + rng.uniform(0.3, 1.2)
+                    yaw = azimuth - np.pi / 2 + np.radians(rng.uniform(-20, 20))  # broad side to the cameras
                 else:
                     kind = str(rng.choice(PRIMITIVES))
                     a, b, c = rng.uniform(0.1, 0.5) * rng.uniform(0.6, 1.4, size=3)
                     size = (float(a), float(b), float(c))
                     azimuth = rng.uniform(0.0, 2.0 * np.pi)
                     distance = radius + rng.uniform(0.3, 4.0)
+                    yaw = rng.uniform(0, 2 * np.pi)
                 xy = center[:2] + distance * np.array([np.cos(azimuth), np.sin(azimuth)])
                 location = np.array([xy[0], xy[1], size[2]])
                 bounding = float(np.linalg.norm(size))
@@ -194,7 +197,7 @@ def _objects(
                     ObjectSpec(
                         kind,
                         (float(location[0]), float(location[1]), float(location[2])),
-                        (0.0, 0.0, float(rng.uniform(0, 2 * np.pi))),
+                        (0.0, 0.0, float(yaw)),
                         size,
                         sample_material(rng),
                         role,
@@ -254,7 +257,7 @@ def _camera(
     azimuth = (
         rng.uniform(0.0, 2.0 * np.pi)
         if azimuth_center is None
-        else azimuth_center + np.radians(rng.uniform(-20.0, 20.0))
+        else azimuth_center + np.radians(rng.uniform(-15.0, 15.0))
     )
     direction = np.array(
         [
