@@ -114,3 +114,17 @@ def test_scene_plans_are_deterministic_and_people_do_not_interpenetrate(mode):
         assert any(o.role == "occluder" for o in a.objects)
     for frame in a.frames:
         assert frame.camera.position[2] >= 0.05  # above the floor
+
+
+def test_viewpoint_mode_draws_extreme_cameras():
+    config, _ = compose_render_config(["mode=viewpoint", "resolution=[64,48]"])
+    plan = plan_scene(np.random.default_rng(2), config, MannequinBody(), 40)
+    seen = {}
+    for frame in plan.frames:
+        forward = -frame.camera.cam2world[:3, 2]  # Blender cameras look along -Z
+        seen.setdefault(frame.viewpoint, []).append((frame.camera, np.degrees(np.arcsin(-forward[2]))))
+    assert set(seen) == {"top_down", "worms_eye", "close_up", "wide_fov", "narrow_fov"}
+    assert all(pitch_down > 60 for _, pitch_down in seen["top_down"])
+    assert all(camera.position[2] <= 0.4 and pitch_down < 0 for camera, pitch_down in seen["worms_eye"])
+    assert all(camera.fov_x_deg >= 90 for camera, _ in seen["wide_fov"])
+    assert all(camera.fov_x_deg <= 20 for camera, _ in seen["narrow_fov"])

@@ -244,3 +244,10 @@ def test_done_shard_with_another_image_count_is_refused(occlusion_shard):
     command = [sys.executable, "-m", "bpgen.render", "--run-dir", str(run_dir), "--shard", "1", "--images", "6"]
     result = subprocess.run([*command, *TINY, "mode=occlusion"], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 2 and "DONE with a different config or image count" in result.stderr
+
+
+def test_occlusion_mode_hides_people_behind_others_and_occluders(occlusion_shard):
+    frames = [json.loads(line) for line in (occlusion_shard / "frames.jsonl").read_text().splitlines()]
+    persons = [p for f in frames for p in f["persons"]]
+    assert min(p["visib_fract"] for p in persons) < 0.8
+    assert any(v == 1 for p in persons for v in p["keypoints_visibility"])
