@@ -6,7 +6,8 @@ Layout of ``RUN/shards/shard_<K:06d>/`` (the contract that merge and training re
   depth/          <frame>.png, uint16 millimetres, 0 = no surface (only with write_depth=true)
   coco.json       COCO: images (ids from 1), annotations (ids from 1; visible-mask RLE, bbox, area, iscrowd,
                   17 keypoints, num_keypoints, extremeness), categories (person, keypoints, skeleton)
-  frames.jsonl    one line per frame: camera (K, cam2world, world2cam), viewpoint, and per person the pose,
+  frames.jsonl    one line per frame: camera (K, cam2world, world2cam), viewpoint, and per person (with the
+                  id of its COCO annotation, or null when it is not visible) the pose,
                   shape, extremeness, orientation, 3D joints/keypoints in camera coordinates, BOP-style
                   pose (cam_R_m2c, cam_t_m2c in mm), amodal mask RLE, bbox_obj/bbox_visib, px counts,
                   visib_fract and truncation
@@ -126,6 +127,14 @@ def save_scene(tmp: Path, scene: int, record: dict[str, Any]) -> None:
     atomic_write_json(tmp / "scenes" / f"scene_{scene:05d}.json", record)
 
 
+def _with_annotation_id(person: dict[str, Any], first_annotation_id: int) -> dict[str, Any]:
+    """Replace a person's index into its frame's annotations by the annotation's shard-wide id."""
+    out = {key: value for key, value in person.items() if key != "annotation_index"}
+    index = person["annotation_index"]
+    out["annotation_id"] = None if index is None else first_annotation_id + index
+    return out
+
+
 def assemble_shard(tmp: Path, scene_records: list[dict[str, Any]], info: dict[str, Any]) -> dict[str, int]:
     """Write coco.json and frames.jsonl from the scene checkpoints; return the counts."""
     images: list[dict[str, Any]] = []
@@ -134,10 +143,12 @@ def assemble_shard(tmp: Path, scene_records: list[dict[str, Any]], info: dict[st
     for record in scene_records:
         for frame in record["frames"]:
             image_id = len(images) + 1
+            first_annotation_id = len(annotations) + 1
             images.append(dict(frame["image"], id=image_id))
             for ann in frame["annotations"]:
                 annotations.append(dict(ann, id=len(annotations) + 1, image_id=image_id))
-            frames.append(dict(frame["record"], image_id=image_id))
+            people = [_with_annotation_id(p, first_annotation_id) for p in frame["record"]["persons"]]
+            frames.append(dict(frame["record"], image_id=image_id, persons=people))
     coco = {"info": info, "images": images, "annotations": annotations, "categories": [PERSON_CATEGORY]}
     atomic_write_json(tmp / "coco.json", coco)
     atomic_write(
