@@ -25,6 +25,16 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
         raise
 
 
+def atomic_write_image(path: Path, pixels: Any, params: tuple[int, ...] = ()) -> None:
+    """Encode ``pixels`` (BGR or single channel, as cv2 expects) in the format of ``path``'s suffix."""
+    import cv2
+
+    ok, encoded = cv2.imencode(Path(path).suffix, pixels, list(params))
+    if not ok:
+        raise RuntimeError(f"could not encode {path}")
+    atomic_write(path, lambda tmp: tmp.write_bytes(encoded.tobytes()))
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text))
 

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from bpgen.atomic import atomic_write
+from bpgen.atomic import atomic_write_image
 from bpgen.keypoints import COCO_SKELETON
 
 
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sheet = contact_sheet(args.shard_dir, args.max_images, args.tile_width)
     output = args.output or args.shard_dir / "preview.png"
-    atomic_write(output, lambda tmp: tmp.write_bytes(cv2.imencode(".png", sheet)[1].tobytes()))
+    atomic_write_image(output, sheet)
     print(output)
     return 0
 

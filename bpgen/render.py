@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from bpgen import shard as shards
+from bpgen.atomic import atomic_write_image
 from bpgen.body import BodyAssetError, MannequinBody
 from bpgen.config import ConfigError, RenderConfig, compose_render_config
 from bpgen.errors import DeviceError
@@ -79,27 +80,13 @@ def stdout_to(path: Path) -> Iterator[None]:
 def write_image(path: Path, rgb: np.ndarray, config: RenderConfig) -> None:
     import cv2
 
-    from bpgen.atomic import atomic_write
-
-    params = [cv2.IMWRITE_JPEG_QUALITY, config.jpeg_quality] if config.image_format == "jpg" else []
-
-    def write(tmp: Path) -> None:
-        ok, encoded = cv2.imencode("." + config.image_format, rgb[..., ::-1], params)
-        if not ok:
-            raise RuntimeError(f"could not encode {path.name}")
-        tmp.write_bytes(encoded.tobytes())
-
-    atomic_write(path, write)
+    params = (cv2.IMWRITE_JPEG_QUALITY, config.jpeg_quality) if config.image_format == "jpg" else ()
+    atomic_write_image(path, rgb[..., ::-1], params)
 
 
 def write_depth(path: Path, depth: np.ndarray) -> None:
     """uint16 millimetres (BOP's depth_scale 1.0); 0 where no surface or beyond 65.5 m."""
-    import cv2
-
-    from bpgen.atomic import atomic_write
-
-    millimetres = np.where(depth < 65.535, np.round(depth * 1000.0), 0).astype(np.uint16)
-    atomic_write(path, lambda tmp: tmp.write_bytes(cv2.imencode(".png", millimetres)[1].tobytes()))
+    atomic_write_image(path, np.where(depth < 65.535, np.round(depth * 1000.0), 0).astype(np.uint16))
 
 
 def render_scene(
@@ -173,11 +160,10 @@ def render_shard(run_dir: Path, shard: int, images: int, config: RenderConfig, r
     body = MannequinBody()  # fails early, before anything is written, when the body asset is missing
     started, start_time = shards.utc_now(), time.time()
     tmp = shards.prepare_temp_dir(run_dir, shard, text)
-    from bpgen.blender.bproc_adapter import load_blenderproc, versions
+    from bpgen.blender.bproc_adapter import versions
     from bpgen.blender.scene import BlenderScene
 
     with stdout_to(tmp / "blender.log"):
-        load_blenderproc()
         blender = BlenderScene(config)
     counts = shards.scene_frame_counts(images, config.frames_per_scene)
     first_frames = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)

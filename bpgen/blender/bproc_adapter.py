@@ -53,7 +53,7 @@ def load_blenderproc(temp_dir: str | None = None) -> ModuleType:
     os.environ[_ENV_FLAG] = "1"
     try:
         import blenderproc as bproc
-        import bpy  # noqa: F401  (imported first: BlenderProc's modules import it at module level)
+        import bpy  # noqa: F401  (fail here, with the fix named, rather than inside a BlenderProc module)
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise BlenderUnavailableError(
             f"cannot import Blender/BlenderProc ({exc}); run ./0-setup to install bpy and blenderproc"

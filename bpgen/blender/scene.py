@@ -65,12 +65,11 @@ class BlenderScene:
     def __init__(
         self,
         config: RenderConfig,
-        temp_dir: str | None = None,
         segmentation_keys: tuple[str, ...] = ("instance", "name"),
     ) -> None:
         self.config = config
         self.segmentation_keys = segmentation_keys
-        self.bproc = load_blenderproc(temp_dir)
+        self.bproc = load_blenderproc()
         self.device = self._setup_renderer()
 
     def _setup_renderer(self) -> str:
@@ -130,7 +129,7 @@ class BlenderScene:
         # this scene's objects the same way (background 0).
         for index, obj in enumerate(o for o in bpy.context.scene.objects if o.type == "MESH"):
             obj.pass_index = index + 1
-            obj["category_id"] = 1 if obj.name.startswith("person_") else 0
+            obj["category_id"] = 1 if obj.name.startswith("person_") else 0  # for BlenderProc's COCO writer
 
     def _mesh(self, name: str, vertices: np.ndarray, faces: np.ndarray, material: MaterialSpec) -> Any:
         import bpy

@@ -31,10 +31,6 @@ class PoseFamily:
 
 
 ARMS_OVERHEAD: dict[str, Euler] = {"L_Shoulder": (0, 0, (75, 95)), "R_Shoulder": (0, 0, (-95, -75))}
-ARMS_DOWN: dict[str, Euler] = {
-    "L_Shoulder": (0, (-20, 10), (-85, -60)),
-    "R_Shoulder": (0, (-10, 20), (60, 85)),
-}
 
 FAMILIES: dict[str, PoseFamily] = {
     f.name: f

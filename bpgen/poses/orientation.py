@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from bpgen.body import PosedBody
+from bpgen.choice import choose
 from bpgen.rotations import axis_angle_to_matrix, random_rotation, rot_y, rot_z, rotation_between
 
 ORIENTATION_MODES = ("upright", "tilted", "lying", "inverted", "random")
@@ -55,9 +56,7 @@ def body_orientation(
     ORIENTATION_MODES); "cartwheel" rolls the body sideways. A random heading is always added.
     """
     if mode == "mixed":
-        names = list(mix or {"upright": 1.0})
-        weights = np.array([max(float((mix or {"upright": 1.0})[n]), 0.0) for n in names])
-        mode = names[int(rng.choice(len(names), p=weights / weights.sum()))]
+        mode = choose(rng, mix or {"upright": 1.0})
     heading = rot_z(rng.uniform(0.0, 2.0 * np.pi))
     if mode == "support":
         align = rotation_between(support_up(posed, support), UP)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bpgen.body import IGNORED_CAPSULE_PAIRS, Body, PosedBody
+from bpgen.choice import choose
 from bpgen.collision import self_collisions
 from bpgen.poses.orientation import body_orientation, inversion_deg
 from bpgen.poses.sampler import JointAngles, sample_joint_angles
@@ -53,15 +54,6 @@ class Person:
     def translation(self) -> np.ndarray:
         """World position of the pelvis (the body frame's origin)."""
         return self.posed.joint("Pelvis")
-
-
-def choose(rng: np.random.Generator, weights: dict[str, float]) -> str:
-    """One key of ``weights`` drawn in proportion to its (non-negative) weight."""
-    names = sorted(weights)
-    p = np.array([max(float(weights[n]), 0.0) for n in names])
-    if p.sum() <= 0:
-        raise ValueError(f"all weights are zero in {weights}; give at least one a positive weight")
-    return names[int(rng.choice(len(names), p=p / p.sum()))]
 
 
 def sample_person(rng: np.random.Generator, body: Body, config: PoseConfig) -> Person:

@@ -14,13 +14,15 @@ import numpy as np
 
 from bpgen.body import Body
 from bpgen.camera import Camera, fx_from_fov, look_at
+from bpgen.choice import choose
 from bpgen.collision import bodies_overlap, spheres_hit_capsules
 from bpgen.config import RenderConfig
-from bpgen.poses.person import Person, choose, sample_person
+from bpgen.poses.person import Person, sample_person
 
 PATTERNS = ("plain", "noise", "checker", "voronoi", "wave", "brick")
 PRIMITIVES = ("CUBE", "CYLINDER", "CONE", "SPHERE", "MONKEY")
-LIGHT_TYPES = ("POINT", "SUN", "AREA", "SPOT")
+LIGHT_ENERGY = {"POINT": (200.0, 1500.0), "SUN": (1.0, 5.0), "AREA": (200.0, 1500.0), "SPOT": (300.0, 2000.0)}
+LIGHT_TYPES = tuple(LIGHT_ENERGY)  # watts, except SUN: W/m^2
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,11 @@ def _objects(
     return objects
 
 
+def direction_from(azimuth: float, elevation: float) -> np.ndarray:
+    """Unit vector at ``azimuth`` around +Z and ``elevation`` above the XY plane (radians)."""
+    return np.array([np.cos(azimuth) * np.cos(elevation), np.sin(azimuth) * np.cos(elevation), np.sin(elevation)])
+
+
 def _camera(
     rng: np.random.Generator,
     config: RenderConfig,
@@ -249,7 +256,7 @@ def _camera(
         fov, factor = rng.uniform(90.0, 120.0), rng.uniform(0.6, 1.2)
     elif viewpoint == "narrow_fov":
         fov = rng.uniform(8.0, 20.0)
-    if viewpoint in ("top_down", "wide_fov", "narrow_fov", "worms_eye", "close_up"):
+    if viewpoint != "default":  # the extreme viewpoints also roll further
         roll = rng.uniform(-30.0, 30.0)
     fx = fx_from_fov(fov, width)
     half_fov = np.arctan(min(width, height) / (2.0 * fx))
@@ -259,14 +266,7 @@ def _camera(
         if azimuth_center is None
         else azimuth_center + np.radians(rng.uniform(-15.0, 15.0))
     )
-    direction = np.array(
-        [
-            np.cos(azimuth) * np.cos(np.radians(elevation)),
-            np.sin(azimuth) * np.cos(np.radians(elevation)),
-            np.sin(np.radians(elevation)),
-        ]
-    )
-    position = target + distance * direction
+    position = target + distance * direction_from(azimuth, np.radians(elevation))
     if viewpoint == "worms_eye":
         position[2] = rng.uniform(0.05, 0.4)
     position[2] = max(position[2], 0.05)
@@ -309,17 +309,10 @@ def plan_scene(rng: np.random.Generator, config: RenderConfig, body: Body, frame
         kind = str(rng.choice(LIGHT_TYPES))
         azimuth, elevation = rng.uniform(0, 2 * np.pi), rng.uniform(np.radians(15), np.radians(85))
         distance = rng.uniform(3.0, 8.0)
-        location = center + distance * np.array(
-            [np.cos(azimuth) * np.cos(elevation), np.sin(azimuth) * np.cos(elevation), np.sin(elevation)]
-        )
+        location = center + distance * direction_from(azimuth, elevation)
         aim = look_at(location, center)[:3, :3]
         euler = _matrix_to_euler_xyz(aim)
-        energy = {
-            "POINT": rng.uniform(200, 1500),
-            "SUN": rng.uniform(1.0, 5.0),
-            "AREA": rng.uniform(200, 1500),
-            "SPOT": rng.uniform(300, 2000),
-        }[kind]
+        energy = rng.uniform(*LIGHT_ENERGY[kind])
         lights.append(
             LightSpec(
                 kind,
