@@ -41,3 +41,17 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def atomic_write_json(path: Path, data: Any, indent: int | None = None) -> None:
     atomic_write_text(path, json.dumps(data, indent=indent, sort_keys=False) + "\n")
+
+
+def unwritable_reason(path: Path) -> str | None:
+    """Why ``path`` (or the nearest existing parent it would be created in) cannot be written, else None.
+
+    Really tries (os.access says yes to root on read-only mounts); the probe leaves nothing behind.
+    """
+    path = Path(path).resolve()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".bpgen-probe-", dir=existing))
+    except OSError as exc:
+        return f"{existing}: {exc.strerror}"
+    return None

@@ -202,6 +202,22 @@ def render_config_from_dict(cfg: dict[str, Any]) -> RenderConfig:
     )
 
 
+def load_resolved_config(path: Path) -> tuple[RenderConfig, dict[str, Any]]:
+    """A config frozen by 2-submit (RUN/config.yaml) or saved with a shard: validated, never re-composed."""
+    import yaml
+
+    try:
+        resolved = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read config {path} ({exc}); give a config.yaml written by ./2-submit") from None
+    if not isinstance(resolved, dict):
+        raise ConfigError(f"{path} is not a resolved bpgen config; give a run's config.yaml written by ./2-submit")
+    try:
+        return render_config_from_dict(resolved), resolved
+    except KeyError as exc:
+        raise ConfigError(f"{path} lacks the key {exc}; freeze the run again with ./2-submit") from None
+
+
 def compose_render_config(overrides: list[str] | tuple[str, ...] = ()) -> tuple[RenderConfig, dict[str, Any]]:
     """Compose configs/render.yaml with Hydra overrides; return the typed config and the resolved dict."""
     from hydra import compose, initialize_config_dir

@@ -15,7 +15,8 @@ class EnvFileError(ValueError):
 
 
 def read_env_file(path: Path = ENV_FILE, environ: dict[str, str] | None = None) -> dict[str, str]:
-    """Values of ``path``: each default, replaced by the process environment's value when one is set."""
+    """Values of ``path``: each default, replaced by the process environment's value when it is set and not
+    empty (what ``source`` does with ``${NAME:-default}``)."""
     environ = dict(os.environ) if environ is None else environ
     values: dict[str, str] = {}
     for number, raw in enumerate(Path(path).read_text().splitlines(), start=1):
@@ -26,5 +27,5 @@ def read_env_file(path: Path = ENV_FILE, environ: dict[str, str] | None = None) 
         if not match:
             raise EnvFileError(f"{path}:{number}: expected NAME=${{NAME:-default}}, got {line!r}; fix that line")
         name = match["name"]
-        values[name] = environ.get(name, match["default"].strip())
+        values[name] = environ.get(name) or match["default"].strip()  # ${NAME:-default}: empty means unset
     return values

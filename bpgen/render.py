@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from bpgen import shard as shards
-from bpgen.atomic import atomic_write_image
+from bpgen.atomic import atomic_write_image, unwritable_reason
 from bpgen.body import BodyAssetError, MannequinBody
-from bpgen.config import ConfigError, RenderConfig, compose_render_config
+from bpgen.config import ConfigError, RenderConfig, compose_render_config, load_resolved_config
 from bpgen.errors import DeviceError
 from bpgen.hostinfo import host_info, package_versions
 from bpgen.progress import log, progress
@@ -40,6 +39,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--run-dir", type=Path, help="run directory; the shard goes to RUN/shards/shard_<K>/")
     parser.add_argument("--shard", type=int, help="shard id K (>= 0); with the run seed it fixes all randomness")
     parser.add_argument("--images", type=int, help="images in this shard (> 0)")
+    parser.add_argument(
+        "--config", type=Path, help="render with this resolved config (a run's config.yaml from ./2-submit)"
+    )
     parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     parser.add_argument("overrides", nargs="*", help="config overrides, key=value")
     return parser.parse_args(argv)
@@ -53,13 +55,9 @@ def check_inputs(args: argparse.Namespace) -> None:
     if args.images <= 0:
         raise InputError(f"--images must be > 0, got {args.images}")
     run_dir = Path(args.run_dir).resolve()
-    existing = next(p for p in (run_dir, *run_dir.parents) if p.exists())
-    try:  # really try (os.access says yes to root on read-only mounts); the probe leaves nothing behind
-        os.rmdir(tempfile.mkdtemp(prefix=".bpgen-probe-", dir=existing))
-    except OSError as exc:
-        raise InputError(
-            f"run dir {run_dir} is not writable ({existing}: {exc.strerror}); choose a writable --run-dir"
-        ) from None
+    problem = unwritable_reason(run_dir)
+    if problem:
+        raise InputError(f"run dir {run_dir} is not writable ({problem}); choose a writable --run-dir")
 
 
 @contextlib.contextmanager
@@ -244,7 +242,12 @@ def versions_info(versions: dict[str, str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        config, resolved = compose_render_config(args.overrides)
+        if args.config is not None:
+            if args.overrides:
+                raise InputError("--config renders a frozen config as it is; drop the overrides or --config")
+            config, resolved = load_resolved_config(args.config)
+        else:
+            config, resolved = compose_render_config(args.overrides)
         if args.print_config:
             print(shards.resolved_yaml(resolved), end="")
             return 0

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 from bpgen.atomic import atomic_write, atomic_write_json, atomic_write_text
 from bpgen.keypoints import PERSON_CATEGORY

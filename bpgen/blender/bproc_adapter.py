@@ -51,6 +51,7 @@ def load_blenderproc(temp_dir: str | None = None) -> ModuleType:
     if "bproc" in _state:
         return _state["bproc"]
     os.environ[_ENV_FLAG] = "1"
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")  # BlenderProc imports gitpython; nodes may lack git
     try:
         import blenderproc as bproc
         import bpy  # noqa: F401  (fail here, with the fix named, rather than inside a BlenderProc module)

@@ -50,12 +50,14 @@ def available_devices() -> dict[str, list[str]]:
 
 
 def render_threads(config_threads: int) -> int:
-    """Threads to render with: the config's, else SLURM_CPUS_PER_TASK, else this process's CPU affinity."""
+    """Threads to render with: the config's, else BPGEN_RENDER_THREADS (set by 2-submit's tasks), else
+    SLURM_CPUS_PER_TASK, else this process's CPU affinity."""
     if config_threads > 0:
         return config_threads
-    slurm = os.environ.get("SLURM_CPUS_PER_TASK", "")
-    if slurm.isdigit() and int(slurm) > 0:
-        return int(slurm)
+    for name in ("BPGEN_RENDER_THREADS", "SLURM_CPUS_PER_TASK"):
+        value = os.environ.get(name, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
     return len(os.sched_getaffinity(0))
 
 

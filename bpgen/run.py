@@ -1,0 +1,178 @@
+"""A run directory: the frozen config, the run manifest, the submissions made for it, and its shards.
+
+``RUN/`` holds
+  run.yaml           name, shard count, images per shard, the overrides it was composed from, creation time
+  config.yaml        the resolved render config every shard renders with (frozen at the first submission)
+  environment.sh     the environment.sh values of the latest submission (NAME=${NAME:-value} lines)
+  submissions.jsonl  one line per sbatch / local run: job id, and for arrays the shard of each task
+  shards/            shard_<K>/ (DONE.json when complete), .shard_<K>.tmp/ while rendering
+  slurm/             submitit's folder: sbatch scripts, task pickles, logs <array job>_<task>_0_log.out
+  logs/              merge/train job logs and local-run shard logs
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bpgen import shard as shards
+from bpgen.atomic import atomic_write_text
+
+RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+class RunError(ValueError):
+    """The run directory disagrees with the request; the message names the fix."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What a submission asks for: the run is defined by its config text (resolved config + images/shard)."""
+
+    name: str
+    shards: int
+    images_per_shard: int
+    overrides: tuple[str, ...]
+    config_text: str
+
+
+def check_run_name(name: str) -> str:
+    if not RUN_NAME.match(name):
+        raise RunError(f"--run {name!r} is not a valid run name; use letters, digits, '.', '_' or '-'")
+    return name
+
+
+@dataclass(frozen=True)
+class Run:
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.yaml"
+
+    @property
+    def slurm_dir(self) -> Path:
+        return self.path / "slurm"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.path / "logs"
+
+    @property
+    def submissions_path(self) -> Path:
+        return self.path / "submissions.jsonl"
+
+    def exists(self) -> bool:
+        return (self.path / "run.yaml").is_file()
+
+    def manifest(self) -> dict[str, Any]:
+        if not self.exists():
+            raise RunError(f"{self.path} is not a bpgen run (no run.yaml); start it with ./2-submit --run NAME")
+        data = yaml.safe_load((self.path / "run.yaml").read_text())
+        assert isinstance(data, dict)
+        return data
+
+    @property
+    def shard_count(self) -> int:
+        return int(self.manifest()["shards"])
+
+    @property
+    def images_per_shard(self) -> int:
+        return int(self.manifest()["images_per_shard"])
+
+    def check_request(self, spec: RunSpec, force_new_config: bool) -> str:
+        """'new', 'same' or 'changed' (only with force_new_config); RunError when the request conflicts."""
+        if not self.exists():
+            return "new"
+        manifest = self.manifest()
+        if self.config_path.read_text() != spec.config_text:
+            if force_new_config:
+                return "changed"
+            raise RunError(
+                f"run {self.name} exists with a different config or --images-per-shard (see {self.config_path}); "
+                "use another --run NAME, or --force-new-config to set old shards aside and start over"
+            )
+        if spec.shards < int(manifest["shards"]):
+            raise RunError(
+                f"run {self.name} has {manifest['shards']} shards; --shards can only grow it (use --shards "
+                f"{manifest['shards']} or more)"
+            )
+        return "same"
+
+    def freeze(self, spec: RunSpec, site_values: dict[str, str]) -> None:
+        """Write run.yaml, config.yaml and the environment copy (each atomically)."""
+        created = self.manifest()["created"] if self.exists() else shards.utc_now()
+        self.path.mkdir(parents=True, exist_ok=True)
+        if not self.config_path.is_file() or self.config_path.read_text() != spec.config_text:
+            atomic_write_text(self.config_path, spec.config_text)
+        manifest = {
+            "name": spec.name,
+            "shards": spec.shards,
+            "images_per_shard": spec.images_per_shard,
+            "overrides": list(spec.overrides),
+            "created": created,
+        }
+        atomic_write_text(self.path / "run.yaml", yaml.safe_dump(manifest, sort_keys=False))
+        lines = [f"# environment.sh values used by the latest ./2-submit of this run ({shards.utc_now()})"]
+        lines += [f"{name}=${{{name}:-{value}}}" for name, value in site_values.items()]
+        atomic_write_text(self.path / "environment.sh", "\n".join(lines) + "\n")
+
+    def supersede(self) -> Path:
+        """Move the shards and config of an earlier config to superseded/<time>/ (never deleted here)."""
+        target = self.path / "superseded" / time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        target.mkdir(parents=True)
+        for name in ("shards", "config.yaml", "run.yaml", "submissions.jsonl"):
+            if (self.path / name).exists():
+                (self.path / name).rename(target / name)
+        return target
+
+    def done_shards(self, count: int) -> set[int]:
+        return {k for k in range(count) if shards.is_done(self.path, k)}
+
+    def partial_images(self, shard: int) -> int:
+        """Images already rendered in an unfinished shard's temp dir."""
+        images = shards.temp_dir(self.path, shard) / "images"
+        return sum(1 for _ in images.iterdir()) if images.is_dir() else 0
+
+    def done_records(self, done: set[int]) -> dict[int, dict[str, Any]]:
+        records = {}
+        for k in done:
+            try:
+                records[k] = json.loads((shards.shard_dir(self.path, k) / shards.DONE).read_text())
+            except (OSError, ValueError):
+                continue
+        return records
+
+    def submissions(self) -> list[dict[str, Any]]:
+        if not self.submissions_path.is_file():
+            return []
+        return [json.loads(line) for line in self.submissions_path.read_text().splitlines() if line.strip()]
+
+    def record_submission(self, record: dict[str, Any]) -> None:
+        previous = self.submissions_path.read_text() if self.submissions_path.is_file() else ""
+        line = json.dumps(dict(record, time=shards.utc_now()), separators=(",", ":"))
+        atomic_write_text(self.submissions_path, previous + line + "\n")
+
+    def remove_if_empty_new(self) -> None:
+        """Undo a run directory this invocation created when nothing was submitted into it."""
+        if self.path.is_dir() and not self.submissions_path.exists() and not (self.path / "shards").exists():
+            shutil.rmtree(self.path)
+
+
+def resolve_run(name_or_path: str, data_root: Path) -> Run:
+    """A run by name (under the data root) or by path."""
+    candidate = Path(name_or_path)
+    if candidate.is_dir() and (candidate / "run.yaml").is_file():
+        return Run(candidate.resolve())
+    return Run((data_root / name_or_path).resolve())

@@ -1,0 +1,1 @@
+"""Slurm: array planning and sbatch parameters (pure), the cluster's commands (scontrol, squeue, sbatch)."""

@@ -1,0 +1,119 @@
+"""Shard states of a run from DONE markers and the queue (never sacct), and the table ``--status`` prints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bpgen.slurm.arrays import compact_ranges
+from bpgen.slurm.cluster import QueuedJob
+
+STATES = ("done", "running", "pending", "failed", "not submitted")
+
+
+def queued_shards(submissions: Iterable[Mapping[str, Any]], jobs: Iterable[QueuedJob]) -> dict[int, QueuedJob]:
+    """Shard -> its queued (pending or running) array task, matching array job ids recorded at submission."""
+    by_array = {str(s["job_id"]): list(s["shards"]) for s in submissions if s.get("kind") == "render"}
+    queued: dict[int, QueuedJob] = {}
+    for job in jobs:
+        task_shards = by_array.get(job.array_job_id)
+        if task_shards is None:
+            continue
+        if job.task_id is None:  # an unexpanded array line: all its tasks are queued
+            queued.update({k: job for k in task_shards if k not in queued})
+        elif job.task_id < len(task_shards):
+            queued[task_shards[job.task_id]] = job
+    return queued
+
+
+def submitted_shards(submissions: Iterable[Mapping[str, Any]]) -> set[int]:
+    return {k for s in submissions if s.get("kind") in ("render", "local") for k in s["shards"]}
+
+
+def last_attempt_logs(submissions: Iterable[Mapping[str, Any]]) -> dict[int, str]:
+    """Shard -> ``<array job>_<task>`` of the latest array task that rendered it (its log file's stem)."""
+    attempts: dict[int, str] = {}
+    for s in submissions:
+        if s.get("kind") == "render":
+            attempts.update({k: f"{s['job_id']}_{i}" for i, k in enumerate(s["shards"])})
+    return attempts
+
+
+def shard_states(
+    count: int, done: set[int], queued: Mapping[int, QueuedJob], submitted: set[int], running_locally: bool = False
+) -> dict[int, str]:
+    states = {}
+    for k in range(count):
+        if k in done:
+            states[k] = "done"
+        elif k in queued:
+            states[k] = "running" if queued[k].running else "pending"
+        elif running_locally:
+            states[k] = "running"
+        elif k in submitted:
+            states[k] = "failed"
+        else:
+            states[k] = "not submitted"
+    return states
+
+
+@dataclass
+class RunStatus:
+    name: str
+    path: str
+    images_per_shard: int
+    states: dict[int, str]
+    done_images: int = 0
+    partial_images: int = 0
+    done_wall_seconds: list[float] = field(default_factory=list)
+    failed_logs: dict[int, str] = field(default_factory=dict)
+
+    def ids(self, state: str) -> list[int]:
+        return [k for k, s in self.states.items() if s == state]
+
+    def eta_seconds(self) -> float | None:
+        """Mean DONE-shard wall time x queued shards / shards running at once; None when unknown or idle."""
+        queued = len(self.ids("running")) + len(self.ids("pending"))
+        if not queued or not self.done_wall_seconds:
+            return None
+        mean = sum(self.done_wall_seconds) / len(self.done_wall_seconds)
+        return mean * queued / max(1, len(self.ids("running")))
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def format_status(status: RunStatus) -> str:
+    total = len(status.states)
+    lines = [f"run {status.name} ({status.path}): {total} shards x {status.images_per_shard} images", ""]
+    lines.append(f"{'state':<14} {'shards':>6}  ids")
+    for state in STATES:
+        ids = status.ids(state)
+        lines.append(f"{state:<14} {len(ids):>6}  {compact_ranges(ids)}".rstrip())
+    lines.append("")
+    images_total = total * status.images_per_shard
+    lines.append(
+        f"images: {status.done_images + status.partial_images} of {images_total} "
+        f"({status.done_images} in done shards, {status.partial_images} in unfinished shards)"
+    )
+    eta = status.eta_seconds()
+    if eta is not None:
+        mean = sum(status.done_wall_seconds) / len(status.done_wall_seconds)
+        lines.append(
+            f"ETA: {format_duration(eta)} (mean shard {format_duration(mean)}, {len(status.ids('running'))} running)"
+        )
+    elif status.ids("running") or status.ids("pending"):
+        lines.append("ETA: unknown until the first shard is DONE")
+    elif len(status.ids("done")) == total:
+        lines.append("all shards DONE: next, sbatch jobs/merge.sbatch (or ./2-submit ... --then merge)")
+    failed = status.ids("failed") + status.ids("not submitted")
+    if failed and not (status.ids("running") or status.ids("pending")):
+        lines.append("rerun the same ./2-submit command to submit the shards that are not DONE")
+    for k in status.ids("failed")[:5]:
+        if k in status.failed_logs:
+            lines.append(f"  shard {k}: last log {status.failed_logs[k]}")
+    return "\n".join(lines)

@@ -1,0 +1,391 @@
+"""``./2-submit``: render a run's shards as Slurm array jobs (submitit), or on this machine without Slurm.
+
+  ./2-submit --shards N [--images-per-shard M] [--run NAME] [--then merge|train] [overrides...]
+  ./2-submit --status RUN
+
+The render config is composed once and frozen into RUN/config.yaml; every task renders it. Re-running the
+same command submits only the shards that are neither DONE nor queued. Exit status: 0 submitted (or, locally,
+all shards DONE), 2 refused before anything was submitted (one ``error:`` line naming the fix), 1 failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NoReturn
+
+from bpgen import shard as shards
+from bpgen.atomic import unwritable_reason
+from bpgen.config import ConfigError, RenderConfig, compose_render_config
+from bpgen.envfile import EnvFileError
+from bpgen.local import LocalRunBusy, default_workers, local_lock, run_local, running_locally
+from bpgen.progress import log
+from bpgen.run import Run, RunError, RunSpec, check_run_name, resolve_run
+from bpgen.site import SiteConfig, SiteConfigError, load_site_config
+from bpgen.slurm import cluster
+from bpgen.slurm.arrays import ArrayChunk, compact_ranges, plan_arrays
+from bpgen.slurm.params import (
+    afterok,
+    container_runtime,
+    render_array_parameters,
+    resource_options,
+    stage_job_argv,
+    task_python,
+)
+from bpgen.status import (
+    RunStatus,
+    format_status,
+    last_attempt_logs,
+    queued_shards,
+    shard_states,
+    submitted_shards,
+)
+
+DEFAULT_IMAGES_PER_SHARD = 100
+STAGES_AFTER = {"merge": ("merge",), "train": ("merge", "train")}
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message}; see ./2-submit --help\n")
+
+
+def _count(flag: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} must be a positive integer, got {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{flag} must be a positive integer, got {text!r}")
+        return value
+
+    return parse
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = _OneLineParser(
+        prog="./2-submit",
+        description="Render a run of N shards: one Slurm array job (split at MaxArraySize), or locally without "
+        "Slurm. Resources come from environment.sh; overrides use Hydra syntax on configs/render.yaml.",
+        epilog="Re-running the same command submits only shards that are not DONE and not queued. "
+        "Example: ./2-submit --shards 64 --images-per-shard 200 --run acro mode=occlusion --then merge",
+    )
+    parser.add_argument("--shards", type=_count("--shards"), help="number of shards in the run")
+    parser.add_argument(
+        "--images-per-shard",
+        type=_count("--images-per-shard"),
+        default=DEFAULT_IMAGES_PER_SHARD,
+        help=f"images per shard (default {DEFAULT_IMAGES_PER_SHARD})",
+    )
+    parser.add_argument("--run", default="default", help="run name: RUN = BPGEN_DATA_ROOT/NAME (default: default)")
+    parser.add_argument("--then", choices=("merge", "train"), help="also submit merge (and train) after the shards")
+    parser.add_argument("--local", action="store_true", help="render on this machine even where sbatch exists")
+    parser.add_argument("--workers", type=_count("--workers"), help="local render processes (default: cores/CPUS)")
+    parser.add_argument("--force-new-config", action="store_true", help="start the run over with a new config")
+    parser.add_argument("--hold", action="store_true", help="submit held (release with scontrol release JOBID)")
+    parser.add_argument("--wait", action="store_true", help="wait until the run's jobs have left the queue")
+    parser.add_argument("--dry-run", action="store_true", help="show what would be submitted; write nothing")
+    parser.add_argument("--status", metavar="RUN", help="show the shard table of a run (name or path) and exit")
+    parser.add_argument("overrides", nargs="*", help="render config overrides, e.g. mode=occlusion samples=32")
+    args = parser.parse_args(argv)
+    if args.status is None and args.shards is None:
+        parser.error("--shards is required (or --status RUN)")
+    return args
+
+
+@dataclass
+class Plan:
+    """What this invocation will do, decided before anything is written or submitted."""
+
+    run: Run
+    spec: RunSpec
+    state: str  # new / same / changed
+    done: set[int]
+    queued: dict[int, cluster.QueuedJob]
+    to_submit: list[int]
+    local: bool
+
+
+def check_device(config: RenderConfig, site: SiteConfig, local: bool) -> None:
+    if not local and config.device in ("cuda", "optix") and site.render.gpus == 0:
+        raise RunError(
+            f"device={config.device} needs a GPU but BPGEN_RENDER_GPUS=0; set BPGEN_RENDER_GPUS in environment.sh "
+            "or use device=auto"
+        )
+
+
+def make_plan(site: SiteConfig, args: argparse.Namespace) -> Plan:
+    name = check_run_name(args.run)
+    config, resolved = compose_render_config(args.overrides)
+    local = args.local or not cluster.slurm_available()
+    check_device(config, site, local)
+    text = shards.config_text(resolved, args.images_per_shard)
+    spec = RunSpec(name, args.shards, args.images_per_shard, tuple(args.overrides), text)
+    run = Run((site.data_root / name).resolve())
+    problem = unwritable_reason(run.path)
+    if problem:
+        raise RunError(f"run directory {run.path} cannot be written ({problem}); set BPGEN_DATA_ROOT to a writable dir")
+    state = run.check_request(spec, args.force_new_config)
+    jobs = [] if local else cluster.queued_jobs()
+    submissions = run.submissions() if state != "new" else []
+    queued = queued_shards(submissions, jobs)
+    if state == "changed" and (queued or (run.exists() and running_locally(run))):
+        raise RunError(f"run {name} still has shards queued or rendering; scancel them before --force-new-config")
+    if local and run.exists() and running_locally(run):
+        raise LocalRunBusy(f"run {name} is already rendering on this machine; wait for it or use another --run")
+    done = run.done_shards(spec.shards) if state == "same" else set()
+    to_submit = [k for k in range(spec.shards) if k not in done and k not in queued]
+    return Plan(run, spec, state, done, queued, to_submit, local)
+
+
+def describe_plan(plan: Plan) -> str:
+    spec = plan.spec
+    head = f"run {spec.name} ({plan.run.path}): {spec.shards} shards x {spec.images_per_shard} images"
+    if plan.state == "new":
+        return f"{head}, new"
+    if plan.state == "changed":
+        return f"{head}: config changed (--force-new-config), starting over"
+    parts = [f"{len(plan.done)} DONE"]
+    if plan.queued:
+        parts.append(f"{len(plan.queued)} queued ({compact_ranges(plan.queued)}, not submitted again)")
+    if plan.to_submit:
+        parts.append(f"submitting {len(plan.to_submit)} not DONE: {compact_ranges(plan.to_submit)}")
+    return f"{head}: " + ", ".join(parts)
+
+
+def check_container(site: SiteConfig) -> None:
+    if site.render_image is not None and not site.render_image.is_file():
+        raise RunError(
+            f"BPGEN_RENDER_IMAGE={site.render_image} does not exist; build it with ./1-build render or empty it"
+        )
+
+
+def submit_slurm(site: SiteConfig, plan: Plan, args: argparse.Namespace) -> int:
+    run = plan.run
+    chunks = plan_arrays(plan.to_submit, cluster.max_array_size(), site.array_throttle)
+    stages = STAGES_AFTER.get(args.then or "", ())
+    python = task_python(site, container_runtime([n for n in ("apptainer", "singularity") if shutil.which(n)]))
+    if args.dry_run:
+        return print_dry_run(site, plan, chunks, stages, python)
+    if chunks:
+        check_container(site)
+        cluster.test_submit(resource_options(site.render), "render")
+    for stage in stages:
+        cluster.test_submit(resource_options(site.merge if stage == "merge" else site.train), stage)
+    if plan.state == "changed":
+        log(f"set the old shards aside in {run.supersede()}")
+    run.freeze(plan.spec, site.values)
+    print(describe_plan(plan))
+    waiting_on: list[str] = [job.job_id for job in plan.queued.values()]
+    submitted: list[str] = []
+    for chunk in chunks:
+        try:
+            job_id = submit_chunk(site, plan, chunk, python, args.hold)
+        except cluster.SlurmError:
+            if not submitted:
+                if plan.state == "new":
+                    run.remove_if_empty_new()
+                raise
+            print(f"error: submitting shards {compact_ranges(chunk.shards)} failed; rerun to submit the rest")
+            return 1
+        submitted.append(job_id)
+        spec = f"array {job_id}, tasks 0-{len(chunk.shards) - 1}" if len(chunk.shards) > 1 else f"job {job_id}"
+        print(f"  {spec}: shards {compact_ranges(chunk.shards)} (at most {chunk.throttle} at once)")
+    if not chunks:
+        print("  nothing to submit: every shard is DONE or queued")
+    dependency = afterok(submitted + waiting_on)
+    for stage in stages:
+        argv = stage_job_argv(stage, site, run.name, run.path, run.logs_dir, dependency)
+        if args.hold:
+            argv.insert(0, "--hold")
+        run.logs_dir.mkdir(exist_ok=True)
+        job_id = cluster.sbatch(argv)
+        run.record_submission({"kind": stage, "job_id": job_id, "dependency": dependency})
+        print(f"  {stage} job {job_id}" + (f" after {dependency}" if dependency else ""))
+        dependency = afterok([job_id])
+    print_next_steps(run, plan.spec, submitted, stages)
+    if args.wait:
+        return wait_for_run(run)
+    return 0
+
+
+def submit_chunk(site: SiteConfig, plan: Plan, chunk: ArrayChunk, python: str, hold: bool) -> str:
+    import submitit
+
+    from bpgen.task import RenderShardTask
+
+    executor = submitit.SlurmExecutor(folder=plan.run.slurm_dir, python=python)
+    parameters = render_array_parameters(site, plan.run.name, chunk)
+    if hold:
+        parameters["additional_parameters"]["hold"] = True
+    executor.update_parameters(**parameters)
+    run_dir, images, gpus, scratch = str(plan.run.path), plan.spec.images_per_shard, site.render.gpus, str(site.scratch)
+    try:
+        with executor.batch():
+            jobs = [executor.submit(RenderShardTask(run_dir, k, images, gpus, scratch)) for k in chunk.shards]
+    except Exception as exc:  # submitit raises its own error types around sbatch's message
+        message = " ".join(str(exc).split())
+        raise cluster.SlurmError(f"sbatch failed: {message}") from None
+    job_id = jobs[0].job_id.split("_")[0]
+    plan.run.record_submission(
+        {"kind": "render", "job_id": job_id, "array": len(chunk.shards) > 1, "shards": list(chunk.shards)}
+    )
+    return job_id
+
+
+def print_dry_run(site: SiteConfig, plan: Plan, chunks: list[ArrayChunk], stages: tuple[str, ...], python: str) -> int:
+    from submitit.slurm.slurm import _make_sbatch_string
+
+    print(describe_plan(plan) + " (dry run: nothing written or submitted)")
+    command = f"{python} -u -m submitit.core._submit {plan.run.slurm_dir}"
+    for chunk in chunks:
+        map_count = len(chunk.shards) if len(chunk.shards) > 1 else None
+        parameters = render_array_parameters(site, plan.run.name, chunk)
+        print(f"\n# shards {compact_ranges(chunk.shards)}: task i renders shard number i of this list")
+        print(_make_sbatch_string(command=command, folder=plan.run.slurm_dir, map_count=map_count, **parameters))
+    dependency = "afterok:<render arrays>" if chunks else ""
+    for stage in stages:
+        argv = stage_job_argv(stage, site, plan.run.name, plan.run.path, plan.run.logs_dir, dependency)
+        print("sbatch --parsable " + " ".join(argv))
+        dependency = f"afterok:<{stage} job>"
+    return 0
+
+
+def print_next_steps(run: Run, spec: RunSpec, submitted: list[str], stages: tuple[str, ...]) -> None:
+    example = f"{submitted[0]}_0_0_log.out" if submitted else "<job>_<task>_0_log.out"
+    print(f"logs: {run.slurm_dir}/<array job>_<task>_0_log.out (e.g. {run.slurm_dir / example})")
+    print("next:")
+    print(f"  ./2-submit --status {spec.name}        shard table and ETA")
+    print(f"  ./2-submit --shards {spec.shards} --run {spec.name} ...   (the same command) resubmits unfinished shards")
+    if "merge" not in stages:
+        print(f"  sbatch jobs/merge.sbatch {run.path}   once all shards are DONE")
+
+
+def run_locally(site: SiteConfig, plan: Plan, args: argparse.Namespace) -> int:
+    run, spec = plan.run, plan.spec
+    stages = STAGES_AFTER.get(args.then or "", ())
+    workers = args.workers or default_workers(len(os.sched_getaffinity(0)), site.render.cpus)
+    if args.dry_run:
+        print(describe_plan(plan) + " (dry run: nothing written)")
+        print(f"would render shards {compact_ranges(plan.to_submit) or '(none)'} locally with {workers} process(es)")
+        return 0
+    if plan.state == "changed":
+        log(f"set the old shards aside in {run.supersede()}")
+    run.freeze(spec, site.values)
+    print(describe_plan(plan) + (" (--local)" if args.local else " (no sbatch on this machine: rendering locally)"))
+    with local_lock(run):
+        failed: list[int] = []
+        if plan.to_submit:
+            run.record_submission({"kind": "local", "shards": plan.to_submit})
+            failed = run_local(run, plan.to_submit, spec.images_per_shard, workers, scratch=str(site.scratch))
+    print(format_status(collect_status(run, [], local=False)))
+    if failed:
+        print(f"error: shards {compact_ranges(failed)} failed; rerun the same command to resume them", file=sys.stderr)
+        return 1
+    for stage in stages:
+        script = site.project_dir / "jobs" / f"{stage}.sbatch"
+        log(f"running {stage}: bash {script} {run.path}")
+        status = subprocess.run(["bash", str(script), str(run.path)], check=False).returncode
+        if status != 0:
+            print(f"error: {stage} failed (exit {status})", file=sys.stderr)
+            return 1
+    return 0
+
+
+def collect_status(run: Run, jobs: list[cluster.QueuedJob], local: bool) -> RunStatus:
+    manifest = run.manifest()
+    count, images = int(manifest["shards"]), int(manifest["images_per_shard"])
+    submissions = run.submissions()
+    done = run.done_shards(count)
+    queued = queued_shards(submissions, jobs)
+    states = shard_states(count, done, queued, submitted_shards(submissions), running_locally=local)
+    records = run.done_records(done)
+    stems = last_attempt_logs(submissions)
+    return RunStatus(
+        name=run.name,
+        path=str(run.path),
+        images_per_shard=images,
+        states=states,
+        done_images=sum(int(r["counts"]["images"]) for r in records.values()),
+        partial_images=sum(run.partial_images(k) for k in range(count) if k not in done),
+        done_wall_seconds=[float(r["wall_seconds"]) for r in records.values() if "wall_seconds" in r],
+        failed_logs={k: str(run.slurm_dir / f"{stem}_0_log.out") for k, stem in stems.items()},
+    )
+
+
+def stage_jobs(run: Run, jobs: list[cluster.QueuedJob]) -> list[str]:
+    ids = {str(s["job_id"]): s["kind"] for s in run.submissions() if s.get("kind") in ("merge", "train")}
+    return [f"{ids[j.job_id]} job {j.job_id}: {j.state} ({j.reason})" for j in jobs if j.job_id in ids]
+
+
+def show_status(site: SiteConfig, name: str) -> int:
+    run = resolve_run(name, site.data_root)
+    jobs: list[cluster.QueuedJob] = []
+    warning = ""
+    if cluster.slurm_available():
+        try:
+            jobs = cluster.queued_jobs()
+        except cluster.SlurmError as exc:
+            warning = f"warning: queue unknown ({exc}); queued shards show as failed"
+    print(format_status(collect_status(run, jobs, local=running_locally(run))))
+    for line in stage_jobs(run, jobs):
+        print(line)
+    if warning:
+        print(warning)
+    return 0
+
+
+def wait_for_run(run: Run, poll_seconds: float = 3.0) -> int:
+    """Block until none of the run's jobs is queued; 0 when every shard is DONE."""
+    ids = {str(s["job_id"]) for s in run.submissions() if "job_id" in s}
+    count = run.shard_count
+    bar = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=count, desc=f"run {run.name}", unit="shard", file=sys.stderr)
+    last = -1
+    while True:
+        jobs = [j for j in cluster.queued_jobs() if j.array_job_id in ids or j.job_id in ids]
+        done = len(run.done_shards(count))
+        if bar is not None:
+            bar.update(done - bar.n)
+        elif done != last:
+            log(f"run {run.name}: {done}/{count} shards DONE, {len(jobs)} job(s) queued")
+        last = done
+        if not jobs:
+            break
+        time.sleep(poll_seconds)
+    if bar is not None:
+        bar.close()
+    print(format_status(collect_status(run, [], local=False)))
+    return 0 if len(run.done_shards(count)) == count else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        site = load_site_config()
+        if args.status is not None:
+            return show_status(site, args.status)
+        plan = make_plan(site, args)
+        if plan.local:
+            return run_locally(site, plan, args)
+        return submit_slurm(site, plan, args)
+    except (SiteConfigError, EnvFileError, ConfigError, RunError, LocalRunBusy, cluster.SlurmError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: unfinished shards resume when you rerun the same command", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

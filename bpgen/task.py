@@ -1,0 +1,104 @@
+"""What runs for one shard on a compute node (Slurm array task) or in the local pool.
+
+The shard renders in a child process (``python -m bpgen.render``) so Blender's teardown crash cannot fail a
+finished task and a signal to the task does not depend on Blender. Under Slurm the task is a submitit
+``Checkpointable``: on the time-limit or preemption signal (USR2) it requeues itself, and the requeued task
+resumes the shard at its first unfinished scene.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from submitit.helpers import Checkpointable
+
+GPU_VISIBILITY = ("CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+class ShardFailed(RuntimeError):
+    """The render process of a shard exited with an error."""
+
+
+def render_command(run_dir: Path, shard: int, images: int, python: str = sys.executable) -> list[str]:
+    """The render CLI for one shard, on the run's frozen config (never re-composed on the node)."""
+    return [
+        python,
+        "-m",
+        "bpgen.render",
+        "--run-dir",
+        str(run_dir),
+        "--shard",
+        str(shard),
+        "--images",
+        str(images),
+        "--config",
+        str(Path(run_dir) / "config.yaml"),
+    ]
+
+
+def child_environment(
+    environ: Mapping[str, str], gpus: int | None, threads: int | None = None, scratch: str | None = None
+) -> dict[str, str]:
+    """The render process's environment: only the GPUs Slurm gave the task, threads = the CPUs it was given.
+
+    With ``gpus == 0`` every GPU is hidden (a node's GPUs belong to the jobs that asked for them); ``None`` (local
+    runs) leaves GPU visibility alone. With GPUs,
+    Slurm's CUDA_VISIBLE_DEVICES is kept; when Slurm only set SLURM_STEP_GPUS/SLURM_JOB_GPUS it is derived from
+    them. ``threads`` (local pool) or SLURM_CPUS_PER_TASK also caps OpenMP/BLAS thread pools. ``scratch`` is
+    where Blender's temp files go (BPGEN_SCRATCH).
+    """
+    env = dict(environ)
+    if scratch:
+        env["BPGEN_SCRATCH"] = scratch
+    if gpus == 0:
+        env.update({name: "" for name in GPU_VISIBILITY})
+    elif gpus is not None and "CUDA_VISIBLE_DEVICES" not in env:
+        granted = env.get("SLURM_STEP_GPUS") or env.get("SLURM_JOB_GPUS")
+        if granted:
+            env["CUDA_VISIBLE_DEVICES"] = granted
+    count = str(threads) if threads else env.get("SLURM_CPUS_PER_TASK", "")
+    if count.isdigit():
+        env["BPGEN_RENDER_THREADS"] = count
+        env.update({name: count for name in THREAD_VARIABLES})
+    return env
+
+
+def _ignore_usr2() -> None:
+    # The task's parent handles USR2 (checkpoint + requeue); the renderer keeps going until Slurm stops it.
+    signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+
+
+def run_render(command: list[str], env: dict[str, str], log_path: Path | None = None) -> None:
+    """Run a render process to completion; ShardFailed names the exit status (and log) otherwise."""
+    if log_path is None:
+        status = subprocess.run(command, env=env, preexec_fn=_ignore_usr2, check=False).returncode
+    else:
+        with open(log_path, "ab") as log:
+            status = subprocess.run(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_ignore_usr2, check=False
+            ).returncode
+    if status != 0:
+        where = f"; see {log_path}" if log_path else ""
+        raise ShardFailed(f"`{' '.join(command[2:7])}` exited with status {status}{where}")
+
+
+class RenderShardTask(Checkpointable):
+    """One Slurm array task: render (or resume) one shard of a run."""
+
+    def __init__(self, run_dir: str, shard: int, images: int, gpus: int, scratch: str) -> None:
+        self.run_dir = run_dir
+        self.shard = shard
+        self.images = images
+        self.gpus = gpus
+        self.scratch = scratch
+
+    def __call__(self) -> str:
+        command = render_command(Path(self.run_dir), self.shard, self.images)
+        run_render(command, child_environment(os.environ, self.gpus, scratch=self.scratch))
+        return str(Path(self.run_dir) / "shards" / f"shard_{self.shard:06d}")

@@ -1,0 +1,191 @@
+"""2-submit against a real Slurm (tests/slurm/cluster.sh start) and, without Slurm, the local process pool.
+
+Tiny shards (64x48, 4 samples) so a shard renders in a few seconds; each task asks for 1 CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bpgen.run import Run
+from bpgen.slurm import cluster
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ["resolution=[64,48]", "samples=4", "denoiser=none", "scene.distractors=[0,1]"]
+SMALL_JOBS = {
+    "BPGEN_RENDER_CPUS": "1",
+    "BPGEN_RENDER_MEM": "1G",
+    "BPGEN_RENDER_TIME": "00:20:00",
+    "BPGEN_RENDER_GPUS": "0",
+    "BPGEN_MERGE_CPUS": "1",
+    "BPGEN_MERGE_MEM": "1G",
+    "BPGEN_ARRAY_THROTTLE": "2",
+}
+pytestmark = pytest.mark.blender
+
+
+def submit(tmp_path: Path, *args: str, timeout: float = 300, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = dict(os.environ, BPGEN_DATA_ROOT=str(tmp_path / "runs"), **SMALL_JOBS) | env
+    result = subprocess.run(
+        [str(ROOT / "2-submit"), *args], capture_output=True, text=True, env=environ, timeout=timeout, check=False
+    )
+    print(result.stdout, result.stderr)
+    return result
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.1)
+
+
+def render_submissions(run: Run) -> list[dict]:
+    return [s for s in run.submissions() if s["kind"] == "render"]
+
+
+def queue_ids(run: Run) -> list[str]:
+    ids = {s["job_id"] for s in run.submissions()}
+    return [j.job_id for j in cluster.queued_jobs() if j.array_job_id in ids]
+
+
+def annotations(shard_dir: Path) -> list[dict]:
+    return json.loads((shard_dir / "coco.json").read_text())["annotations"]
+
+
+@pytest.mark.slurm
+def test_four_shards_through_sbatch_then_the_same_command_submits_nothing(tmp_path: Path):
+    args = ["--shards", "4", "--images-per-shard", "2", "--run", "four", *TINY]
+    result = submit(tmp_path, *args, "--wait")
+    assert result.returncode == 0, result.stderr
+    run = Run(tmp_path / "runs" / "four")
+    assert run.done_shards(4) == {0, 1, 2, 3}
+    (record,) = render_submissions(run)
+    array = record["job_id"]
+    assert f"array {array}, tasks 0-3: shards 0-3" in result.stdout
+    assert sorted(p.name for p in run.slurm_dir.glob("*_log.out")) == [f"{array}_{i}_0_log.out" for i in range(4)]
+    for k in range(4):
+        done = json.loads((run.path / "shards" / f"shard_{k:06d}" / "DONE.json").read_text())
+        assert done["host"]["slurm"]["SLURM_ARRAY_JOB_ID"] == array
+        assert done["host"]["slurm"]["SLURM_CPUS_PER_TASK"] == "1"
+        assert done["host"]["render_device"].startswith("CPU") and "1 thread" in done["host"]["render_device"]
+        assert done["counts"]["images"] == 2
+    status = submit(tmp_path, "--status", "four")
+    assert (
+        status.returncode == 0 and "done                4  0-3" in status.stdout and "images: 8 of 8" in status.stdout
+    )
+
+    again = submit(tmp_path, *args)
+    assert again.returncode == 0 and "nothing to submit" in again.stdout
+    assert len(render_submissions(run)) == 1
+
+    # The same config rendered by the local pool gives the same shards.
+    local = submit(tmp_path, "--shards", "2", "--images-per-shard", "2", "--run", "four-local", "--local", *TINY)
+    assert local.returncode == 0, local.stderr
+    for k in range(2):
+        name = f"shard_{k:06d}"
+        assert annotations(tmp_path / "runs" / "four-local" / "shards" / name) == annotations(
+            run.path / "shards" / name
+        )
+
+
+@pytest.mark.slurm
+def test_cancelled_task_leaves_its_shard_not_done_and_only_it_is_resubmitted(tmp_path: Path):
+    args = ["--shards", "3", "--images-per-shard", "2", "--run", "cancel", *TINY]
+    assert submit(tmp_path, *args, BPGEN_ARRAY_THROTTLE="1").returncode == 0
+    run = Run(tmp_path / "runs" / "cancel")
+    (record,) = render_submissions(run)
+    partial = run.path / "shards" / ".shard_000001.tmp"
+    wait_until(partial.exists, 120, "shard 1 to start rendering")
+    subprocess.run(["scancel", f"{record['job_id']}_1"], check=True)
+    wait_until(lambda: not queue_ids(run), 180, "the array to leave the queue")
+    assert run.done_shards(3) == {0, 2}
+    status = submit(tmp_path, "--status", "cancel")
+    assert "failed              1  1" in status.stdout and f"{record['job_id']}_1_0_log.out" in status.stdout
+
+    rerun = submit(tmp_path, *args, "--wait")
+    assert rerun.returncode == 0, rerun.stderr
+    assert "2 DONE, submitting 1 not DONE: 1" in rerun.stdout
+    assert [s["shards"] for s in render_submissions(run)] == [[0, 1, 2], [1]]
+    assert run.done_shards(3) == {0, 1, 2}
+
+
+@pytest.mark.slurm
+def test_time_limit_signal_requeues_the_task_and_the_shard_resumes(tmp_path: Path):
+    """USR2 (sent by Slurm before the time limit, or by preemption) -> submitit checkpoint -> requeue -> resume."""
+    args = ["--shards", "1", "--images-per-shard", "12", "--run", "requeue", *TINY, "frames_per_scene=1"]
+    assert submit(tmp_path, *args).returncode == 0
+    run = Run(tmp_path / "runs" / "requeue")
+    job = render_submissions(run)[0]["job_id"]
+    checkpoint = run.path / "shards" / ".shard_000000.tmp" / "scenes" / "scene_00001.json"
+    wait_until(checkpoint.exists, 120, "two scenes to be checkpointed")
+    subprocess.run(["scancel", "--signal=USR2", job], check=True)
+
+    def requeued() -> bool:
+        jobs = [j for j in cluster.queued_jobs() if j.job_id == job]
+        return bool(jobs) and jobs[0].state == "PENDING"
+
+    wait_until(requeued, 60, "the task to requeue itself")
+    assert not run.done_shards(1)
+    subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"], check=True)  # skip Slurm's requeue delay
+    wait_until(lambda: not queue_ids(run), 180, "the requeued task to finish")
+    done = json.loads((run.path / "shards" / "shard_000000" / "DONE.json").read_text())
+    assert done["resumed_scenes"] >= 2 and done["counts"]["images"] == 12
+    assert "Requeued job" in (run.slurm_dir / f"{job}_0_log.out").read_text()
+
+
+@pytest.mark.slurm
+def test_more_shards_than_max_array_size_split_and_merge_waits_on_every_array(tmp_path: Path):
+    shards = cluster.max_array_size() + 499
+    result = submit(
+        tmp_path, "--shards", str(shards), "--images-per-shard", "1", "--run", "big", "--hold", "--then", "merge"
+    )
+    run = Run(tmp_path / "runs" / "big")
+    try:
+        assert result.returncode == 0, result.stderr
+        records = render_submissions(run)
+        assert len(records) == 2
+        assert sorted(k for r in records for k in r["shards"]) == list(range(shards))
+        (merge,) = [s for s in run.submissions() if s["kind"] == "merge"]
+        assert merge["dependency"] == "afterok:" + ":".join(r["job_id"] for r in records)
+        shown = subprocess.run(["scontrol", "show", "job", merge["job_id"]], capture_output=True, text=True).stdout
+        assert all(f"afterok:{r['job_id']}_*" in shown for r in records), shown
+        queued = cluster.queued_jobs()
+        for record in records:
+            tasks = {j.task_id for j in queued if j.array_job_id == record["job_id"]}
+            assert tasks == set(range(len(record["shards"])))
+    finally:
+        subprocess.run(["scancel", *(s["job_id"] for s in run.submissions())], check=False)
+
+
+@pytest.mark.slurm
+def test_cluster_refusals_come_before_anything_is_written(tmp_path: Path):
+    partition = submit(tmp_path, "--shards", "2", BPGEN_RENDER_PARTITION="no-such-partition")
+    assert partition.returncode == 2 and "invalid partition" in partition.stderr.lower()
+    assert "BPGEN_RENDER_" in partition.stderr and len(partition.stderr.strip().splitlines()) == 1
+    cuda = submit(tmp_path, "--shards", "2", "device=cuda")
+    assert cuda.returncode == 2 and "BPGEN_RENDER_GPUS=0" in cuda.stderr
+    image = submit(tmp_path, "--shards", "2", BPGEN_RENDER_IMAGE=str(tmp_path / "missing.sif"))
+    assert image.returncode == 2 and "./1-build render" in image.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_without_sbatch_the_shards_render_locally(tmp_path: Path):
+    environ = dict(os.environ, BPGEN_DATA_ROOT=str(tmp_path / "runs"), PATH=str(Path(sys.executable).parent))
+    command = [sys.executable, "-m", "bpgen.submit", "--shards", "2", "--images-per-shard", "2", "--run", "l", *TINY]
+    result = subprocess.run(command, capture_output=True, text=True, env=environ, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "no sbatch on this machine" in result.stdout
+    run = Run(tmp_path / "runs" / "l")
+    assert run.done_shards(2) == {0, 1}
+    assert [s["kind"] for s in run.submissions()] == ["local"]
+    assert "done                2  0-1" in result.stdout
