@@ -89,7 +89,8 @@ def format_duration(seconds: float) -> str:
 
 def format_status(status: RunStatus) -> str:
     total = len(status.states)
-    lines = [f"run {status.name} ({status.path}): {total} shards x {status.images_per_shard} images", ""]
+    shards = "shard" if total == 1 else "shards"
+    lines = [f"run {status.name} ({status.path}): {total} {shards} x {status.images_per_shard} images", ""]
     lines.append(f"{'state':<14} {'shards':>6}  ids")
     for state in STATES:
         ids = status.ids(state)
@@ -109,7 +110,7 @@ def format_status(status: RunStatus) -> str:
     elif status.ids("running") or status.ids("pending"):
         lines.append("ETA: unknown until the first shard is DONE")
     elif len(status.ids("done")) == total:
-        lines.append("all shards DONE: next, sbatch jobs/merge.sbatch (or ./2-submit ... --then merge)")
+        lines.append(f"all shards DONE: next, sbatch jobs/merge.sbatch {status.path}")
     failed = status.ids("failed") + status.ids("not submitted")
     if failed and not (status.ids("running") or status.ids("pending")):
         lines.append("rerun the same ./2-submit command to submit the shards that are not DONE")

@@ -259,8 +259,9 @@ def print_dry_run(site: SiteConfig, plan: Plan, chunks: list[ArrayChunk], stages
 
 
 def print_next_steps(run: Run, spec: RunSpec, submitted: list[str], stages: tuple[str, ...]) -> None:
-    example = f"{submitted[0]}_0_0_log.out" if submitted else "<job>_<task>_0_log.out"
-    print(f"logs: {run.slurm_dir}/<array job>_<task>_0_log.out (e.g. {run.slurm_dir / example})")
+    if submitted:
+        example = run.slurm_dir / f"{submitted[0]}_0_0_log.out"
+        print(f"logs: {run.slurm_dir}/<array job>_<task>_0_log.out (e.g. {example}); merge/train: {run.logs_dir}")
     print("next:")
     print(f"  ./2-submit --status {spec.name}        shard table and ETA")
     print(f"  ./2-submit --shards {spec.shards} --run {spec.name} ...   (the same command) resubmits unfinished shards")
