@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bpgen.site import SiteConfig, StageResources
-from bpgen.slurm.arrays import ArrayChunk
+from bpgen.slurm.arrays import ArrayChunk, compact_ranges
 
 SIGNAL_DELAY_S = 120  # USR2 this long before the time limit: the task requeues itself; the shard resumes
 
@@ -41,8 +41,10 @@ def render_array_parameters(site: SiteConfig, run_name: str, chunk: ArrayChunk) 
     """submitit SlurmExecutor parameters for one render array (map_count is set by submitit itself)."""
     resources = site.render
     parameters: dict[str, Any] = {key: value for key, value in _named(resources).items() if value}
+    shards = compact_ranges(chunk.shards)
     parameters.update(
         job_name=job_name("render", run_name),
+        comment=f"bpgen run {run_name}: shards {shards}, task i renders the i-th"[:250],  # squeue -o %k
         time=resources.time_minutes,
         cpus_per_task=resources.cpus,
         mem=resources.mem,
