@@ -218,8 +218,8 @@ def load_resolved_config(path: Path) -> tuple[RenderConfig, dict[str, Any]]:
         raise ConfigError(f"{path} lacks the key {exc}; freeze the run again with ./2-submit") from None
 
 
-def compose_render_config(overrides: list[str] | tuple[str, ...] = ()) -> tuple[RenderConfig, dict[str, Any]]:
-    """Compose configs/render.yaml with Hydra overrides; return the typed config and the resolved dict."""
+def compose_config(config_name: str, overrides: list[str] | tuple[str, ...], print_hint: str) -> dict[str, Any]:
+    """Compose configs/<config_name>.yaml with Hydra overrides into a resolved dict."""
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
@@ -227,13 +227,16 @@ def compose_render_config(overrides: list[str] | tuple[str, ...] = ()) -> tuple[
 
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            composed = compose(config_name="render", overrides=list(overrides))
+            composed = compose(config_name=config_name, overrides=list(overrides))
         resolved = OmegaConf.to_container(composed, resolve=True)
     except (HydraException, OmegaConfBaseException) as exc:
         first = str(exc).strip().splitlines()[0]
-        raise ConfigError(
-            f"bad config override ({first}); fix the key or value: `python -m bpgen.render --print-config` lists them"
-        ) from None
+        raise ConfigError(f"bad config override ({first}); fix the key or value: `{print_hint}` lists them") from None
     assert isinstance(resolved, dict)
-    resolved_dict: dict[str, Any] = {str(key): value for key, value in resolved.items()}
-    return render_config_from_dict(resolved_dict), resolved_dict
+    return {str(key): value for key, value in resolved.items()}
+
+
+def compose_render_config(overrides: list[str] | tuple[str, ...] = ()) -> tuple[RenderConfig, dict[str, Any]]:
+    """Compose configs/render.yaml with Hydra overrides; return the typed config and the resolved dict."""
+    resolved = compose_config("render", overrides, "python -m bpgen.render --print-config")
+    return render_config_from_dict(resolved), resolved
