@@ -54,16 +54,28 @@ def contact_sheet(shard_dir: Path, max_images: int = 16, tile_width: int = 320, 
     by_image: dict[int, list[dict[str, Any]]] = {}
     for ann in coco["annotations"]:
         by_image.setdefault(ann["image_id"], []).append(ann)
+    items = [
+        {"path": str(shard_dir / image["file_name"]), "image": image, "annotations": by_image.get(image["id"], [])}
+        for image in coco["images"][:max_images]
+    ]
+    if not items:
+        raise ValueError(f"{shard_dir} has no images")
+    return sheet_of(items, tile_width, columns)
+
+
+def sheet_of(items: list[dict[str, Any]], tile_width: int = 320, columns: int = 4) -> np.ndarray:
+    """Tiles of images with their annotations drawn; items: {"path", "image" (COCO image), "annotations"}."""
     tiles = []
-    for image in coco["images"][:max_images]:
-        pixels = cv2.imread(str(shard_dir / image["file_name"]))
+    for item in items:
+        image = item["image"]
+        pixels = cv2.imread(item["path"])
         if pixels is None:
-            raise FileNotFoundError(f"missing image {shard_dir / image['file_name']}")
+            raise FileNotFoundError(f"missing image {item['path']}")
         scale = tile_width / image["width"]
-        tile = draw_annotations(pixels, by_image.get(image["id"], []), scale)
+        tile = draw_annotations(pixels, item["annotations"], scale)
         cv2.putText(
             tile,
-            f"{image['id']} {image['viewpoint']}",
+            f"{image['id']} {image.get('viewpoint', '')}",
             (4, 14),
             cv2.FONT_HERSHEY_SIMPLEX,
             0.4,
@@ -72,8 +84,6 @@ def contact_sheet(shard_dir: Path, max_images: int = 16, tile_width: int = 320, 
             cv2.LINE_AA,
         )
         tiles.append(tile)
-    if not tiles:
-        raise ValueError(f"{shard_dir} has no images")
     height = max(t.shape[0] for t in tiles)
     tiles = [cv2.copyMakeBorder(t, 0, height - t.shape[0], 0, 0, cv2.BORDER_CONSTANT) for t in tiles]
     while len(tiles) % columns and len(tiles) > columns:

@@ -63,9 +63,9 @@ def annotations(shard_dir: Path) -> list[dict]:
 
 
 @pytest.mark.slurm
-def test_four_shards_through_sbatch_then_the_same_command_submits_nothing(tmp_path: Path):
+def test_four_shards_through_sbatch_then_merge_then_the_same_command_submits_nothing(tmp_path: Path):
     args = ["--shards", "4", "--images-per-shard", "2", "--run", "four", *TINY]
-    result = submit(tmp_path, *args, "--wait")
+    result = submit(tmp_path, *args, "--then", "merge", "--wait")
     assert result.returncode == 0, result.stderr
     run = Run(tmp_path / "runs" / "four")
     assert run.done_shards(4) == {0, 1, 2, 3}
@@ -79,6 +79,10 @@ def test_four_shards_through_sbatch_then_the_same_command_submits_nothing(tmp_pa
         assert done["host"]["slurm"]["SLURM_CPUS_PER_TASK"] == "1"
         assert done["host"]["render_device"].startswith("CPU") and "1 thread" in done["host"]["render_device"]
         assert done["counts"]["images"] == 2
+    (merge,) = [s for s in run.submissions() if s["kind"] == "merge"]
+    assert merge["dependency"] == f"afterok:{array}"
+    merge_log = (run.logs_dir / f"merge_{merge['job_id']}.log").read_text()
+    assert "dataset: valid" in merge_log and (run.path / "dataset" / "annotations" / "instances_train.json").is_file()
     status = submit(tmp_path, "--status", "four")
     assert (
         status.returncode == 0 and "done                4  0-3" in status.stdout and "images: 8 of 8" in status.stdout

@@ -46,12 +46,12 @@ def plan_shards(
     plans: dict[int, ShardPlan] = {}
     image_offset = annotation_offset = 0
     next_chunk = dict.fromkeys(SPLITS, 0)
-    for shard, images, annotations in sorted(counts):
+    for shard, images, annotation_count in sorted(counts):
         split = splits[shard]
         chunks = max(1, math.ceil(images / chunk_size))
         plans[shard] = ShardPlan(shard, split, image_offset, annotation_offset, next_chunk[split], chunks)
         image_offset += images
-        annotation_offset += annotations
+        annotation_offset += annotation_count
         next_chunk[split] += chunks
     return plans
 

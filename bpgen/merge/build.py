@@ -1,0 +1,368 @@
+"""Build RUN/dataset/ from a run's DONE shards: checks, a pool of shard workers, streamed COCO files, stats.
+
+Memory stays bounded by one shard per worker: shards write JSON fragments that are concatenated in shard order,
+statistics are fixed-bin histograms. Everything is built in RUN/.dataset.tmp/ and renamed into place at the end,
+so a failed or interrupted merge leaves the previous dataset (if any) untouched; a second merge of the same run
+at the same time is refused (lock file). The same inputs give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import yaml
+
+import bpgen
+from bpgen.atomic import atomic_write_image, atomic_write_json
+from bpgen.merge.config import MergeConfig
+from bpgen.merge.plan import SPLITS, parse_badlist, plan_shards, split_shards
+from bpgen.merge.shard_merge import ShardError, ShardResult, ShardTask, merge_shard
+from bpgen.merge.stats import DatasetStats, write_plots
+from bpgen.progress import log
+from bpgen.shard import DONE, shard_dir, shard_name
+
+DATASET = "dataset"
+LOCK = ".merge.lock"
+
+
+class MergeError(ValueError):
+    """The run cannot be merged as asked; the message names the shards and the fix."""
+
+
+@contextlib.contextmanager
+def merge_lock(run_dir: Path) -> Iterator[None]:
+    with open(run_dir / LOCK, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            raise MergeError(f"another merge of {run_dir} is running (pid {holder}); wait for it to finish") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+
+
+def expected_shards(run_dir: Path) -> int:
+    """The run's shard count (run.yaml from 2-submit), else one past the highest shard found."""
+    manifest = run_dir / "run.yaml"
+    if manifest.is_file():
+        return int(yaml.safe_load(manifest.read_text())["shards"])
+    found = [int(p.name.split("_")[-1].split(".")[0]) for p in (run_dir / "shards").glob("*shard_*")]
+    return max(found) + 1 if found else 0
+
+
+def shard_list(ids: list[int]) -> str:
+    from bpgen.slurm.arrays import compact_ranges
+
+    return compact_ranges(ids)
+
+
+def check_configs(run_dir: Path, shards: list[int]) -> str:
+    """The config text all shards share (the run's frozen config when there is one); MergeError names those that
+    differ."""
+    reference_path = run_dir / "config.yaml"
+    if not reference_path.is_file():
+        reference_path = shard_dir(run_dir, shards[0]) / "config.yaml"
+    reference = reference_path.read_text()
+    differing = [k for k in shards if (shard_dir(run_dir, k) / "config.yaml").read_text() != reference]
+    if differing:
+        raise MergeError(
+            f"shards {shard_list(differing)} were rendered with another config than {reference_path}; "
+            "merge them as a separate run or re-render them"
+        )
+    return reference
+
+
+def read_done(run_dir: Path, shard: int) -> dict[str, Any]:
+    try:
+        done = orjson.loads((shard_dir(run_dir, shard) / DONE).read_bytes())
+        if not all(isinstance(done["counts"][key], int) for key in ("images", "annotations")):
+            raise TypeError("counts are not integers")
+        return done
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ShardError(f"{shard_name(shard)}: DONE.json is unreadable ({exc})") from None
+
+
+def sample_positions(total: int, count: int) -> frozenset[int]:
+    if total == 0 or count == 0:
+        return frozenset()
+    return frozenset(int(p) for p in np.linspace(0, total - 1, min(count, total)).round())
+
+
+def _run(task: ShardTask) -> ShardResult | ShardError:
+    try:
+        return merge_shard(task)
+    except ShardError as exc:
+        return exc
+
+
+@dataclass
+class MergeSummary:
+    dataset: Path
+    images: dict[str, int]
+    annotations: dict[str, int]
+    skipped: list[int]
+    removed: dict[str, int]
+
+
+def default_workers() -> int:
+    slurm = os.environ.get("SLURM_CPUS_PER_TASK", "")
+    return int(slurm) if slurm.isdigit() and int(slurm) > 0 else len(os.sched_getaffinity(0))
+
+
+def merge_run(
+    run_dir: Path,
+    config: MergeConfig,
+    resolved: dict[str, Any],
+    allow_partial: bool = False,
+    skip_bad: bool = False,
+) -> MergeSummary:
+    run_dir = run_dir.resolve()
+    if not (run_dir / "shards").is_dir():
+        raise MergeError(f"{run_dir} has no shards/; render it first (./2-submit --run NAME)")
+    with merge_lock(run_dir):
+        return _merge_locked(run_dir, config, resolved, allow_partial, skip_bad)
+
+
+def _merge_locked(
+    run_dir: Path, config: MergeConfig, resolved: dict[str, Any], allow_partial: bool, skip_bad: bool
+) -> MergeSummary:
+    expected = expected_shards(run_dir)
+    done_ids = [k for k in range(expected) if (shard_dir(run_dir, k) / DONE).is_file()]
+    missing = [k for k in range(expected) if k not in done_ids]
+    if not done_ids:
+        raise MergeError(f"{run_dir} has no DONE shard yet; render first (./2-submit --status shows progress)")
+    if missing and not allow_partial:
+        raise MergeError(
+            f"{len(missing)} of {expected} shards are not DONE ({shard_list(missing)}); finish them by re-running "
+            "the same ./2-submit command, or merge what is there with --allow-partial"
+        )
+    render_config_text = check_configs(run_dir, done_ids)
+    manifests: dict[int, dict[str, Any]] = {}
+    skipped: list[int] = []
+    for k in done_ids:
+        try:
+            manifests[k] = read_done(run_dir, k)
+        except ShardError as exc:
+            if not skip_bad:
+                raise MergeError(f"{exc}; re-render that shard or pass --skip-bad") from None
+            log(f"skipping {exc}")
+            skipped.append(k)
+    shards = sorted(manifests)
+    bad = parse_badlist(config.badlist.read_text().splitlines()) if config.badlist else set()
+    splits = split_shards(shards, config.val_ratio, config.split_seed)
+    counts = [(k, manifests[k]["counts"]["images"], manifests[k]["counts"]["annotations"]) for k in shards]
+    plans = plan_shards(counts, splits, config.bop_chunk_size)
+    samples = sample_positions(sum(c[1] for c in counts), config.contact_sheet_images)
+
+    tmp = run_dir / f".{DATASET}.tmp"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    for split in SPLITS:
+        (tmp / "images" / split).mkdir(parents=True)
+    tasks = [
+        ShardTask(
+            shard_dir=shard_dir(run_dir, k),
+            plan=plans[k],
+            out_dir=tmp,
+            image_mode=config.images,
+            min_visible_area=config.min_visible_area,
+            min_visible_keypoints=config.min_visible_keypoints,
+            bad_frames=frozenset(frame for shard, frame in bad if shard == k),
+            bop=config.bop,
+            bop_chunk_size=config.bop_chunk_size,
+            sample_positions=samples,
+        )
+        for k in shards
+    ]
+    try:
+        results = _run_tasks(tasks, config.workers or default_workers(), skip_bad, skipped, tmp)
+        summary = _write_outputs(run_dir, tmp, results, manifests, render_config_text, resolved, skipped, config)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    final = run_dir / DATASET
+    old = run_dir / f".{DATASET}.old"
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    summary.dataset = final
+    return summary
+
+
+def _run_tasks(
+    tasks: list[ShardTask], workers: int, skip_bad: bool, skipped: list[int], tmp: Path
+) -> list[ShardResult]:
+    results: list[ShardResult] = []
+    bar = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(tasks), desc="merge", unit="shard", file=sys.stderr)
+    step = max(1, len(tasks) // 20)
+    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(tasks)))) as pool:
+        for index, (task, outcome) in enumerate(zip(tasks, pool.map(_run, tasks, chunksize=1), strict=True)):
+            if isinstance(outcome, ShardError):
+                if not skip_bad:
+                    pool.shutdown(cancel_futures=True)
+                    raise MergeError(f"{outcome}; re-render that shard or pass --skip-bad to merge without it")
+                log(f"skipping {outcome}")
+                skipped.append(task.plan.shard)
+                _remove_shard_outputs(tmp, task)
+            else:
+                results.append(outcome)
+            if bar is not None:
+                bar.update(1)
+            elif (index + 1) % step == 0 or index + 1 == len(tasks):
+                log(f"merged {index + 1}/{len(tasks)} shards")
+    if bar is not None:
+        bar.close()
+    reference = results[0].categories if results else None
+    differing = [r.shard for r in results if r.categories != reference]
+    if differing:
+        raise MergeError(
+            f"shards {shard_list(differing)} have other categories than shard {results[0].shard}; "
+            "merge them as a separate run"
+        )
+    return results
+
+
+def _remove_shard_outputs(tmp: Path, task: ShardTask) -> None:
+    """A skipped shard may have failed half-way: take back what it wrote (it checks before writing, but be sure)."""
+    prefix = f"{task.plan.shard:06d}_"
+    for path in (tmp / "images" / task.plan.split).glob(prefix + "*"):
+        path.unlink()
+    for path in (tmp / "parts" / task.plan.split).glob(f"{task.plan.shard:06d}.*"):
+        path.unlink()
+    for index in range(task.plan.chunks):
+        shutil.rmtree(tmp / f"{task.plan.split}_pbr" / f"{task.plan.first_chunk + index:06d}", ignore_errors=True)
+
+
+def _shard_metadata(shard: int, split: str, done: dict[str, Any]) -> dict[str, Any]:
+    keys = ("seed", "scene_seeds", "mode", "versions", "host", "start_time", "end_time", "wall_seconds", "seconds")
+    return (
+        {"shard": shard, "split": split}
+        | {k: done.get(k) for k in keys}
+        | {
+            "counts": done["counts"],
+            "pose_sampling": done.get("pose_sampling"),
+        }
+    )
+
+
+def _write_outputs(
+    run_dir: Path,
+    tmp: Path,
+    results: list[ShardResult],
+    manifests: dict[int, dict[str, Any]],
+    render_config_text: str,
+    resolved: dict[str, Any],
+    skipped: list[int],
+    config: MergeConfig,
+) -> MergeSummary:
+    render_config = yaml.safe_load(render_config_text)
+    merged = results
+    stats = DatasetStats()
+    removed: dict[str, int] = {}
+    for r in merged:
+        stats.merge(r.stats)
+        for key, value in r.removed.items():
+            removed[key] = removed.get(key, 0) + value
+    modes = sorted({str(manifests[r.shard].get("mode")) for r in merged})
+    date_created = max(str(manifests[r.shard].get("end_time", "")) for r in merged)
+    images, annotations = {}, {}
+    (tmp / "annotations").mkdir()
+    for split in SPLITS:
+        members = [r for r in merged if r.split == split]
+        images[split] = sum(r.images for r in members)
+        annotations[split] = sum(r.annotations for r in members)
+        info = {
+            "description": "bpgen: synthetic people in extreme poses (BlenderProc, Blender)",
+            "version": bpgen.__version__,
+            "date_created": date_created,
+            "run": run_dir.name,
+            "split": split,
+            "modes": modes,
+            "render_config": render_config,
+            "merge_config": resolved,
+            "shards": [_shard_metadata(r.shard, split, manifests[r.shard]) for r in members],
+        }
+        categories = merged[0].categories if merged else []
+        coco_path = tmp / "annotations" / f"instances_{split}.json"
+        _assemble_coco(coco_path, tmp / "parts" / split, members, info, categories)
+    shutil.rmtree(tmp / "parts", ignore_errors=True)
+    per_shard = [
+        {
+            "shard": r.shard,
+            "split": r.split,
+            "images": r.images,
+            "annotations": r.annotations,
+            "render_seconds": manifests[r.shard].get("seconds", {}).get("render", 0.0),
+            "wall_seconds": manifests[r.shard].get("wall_seconds", 0.0),
+            "render_device": manifests[r.shard].get("host", {}).get("render_device"),
+        }
+        for r in merged
+    ]
+    stats_json = {
+        "run": run_dir.name,
+        "counts": {
+            "shards_merged": len(merged),
+            "shards_skipped": sorted(skipped),
+            "images_in_shards": sum(r.images_in_shard for r in merged),
+            "annotations_in_shards": sum(r.annotations_in_shard for r in merged),
+            "removed": dict(sorted(removed.items())),
+            "images": images,
+            "annotations": annotations,
+        },
+        "filters": {
+            "min_visible_area": config.min_visible_area,
+            "min_visible_keypoints": config.min_visible_keypoints,
+            "badlist": str(config.badlist) if config.badlist else None,
+        },
+        "histograms": stats.as_dict(),
+        "per_shard": per_shard,
+    }
+    atomic_write_json(tmp / "stats.json", stats_json, indent=1)
+    (tmp / "merge.yaml").write_text(yaml.safe_dump(resolved, sort_keys=True))
+    write_plots(stats, per_shard, tmp / "plots")
+    samples = [s for r in merged for s in r.samples]
+    if samples:
+        from bpgen.preview import sheet_of
+
+        atomic_write_image(tmp / "contact_sheet.png", sheet_of(samples))
+    return MergeSummary(tmp, images, annotations, sorted(skipped), removed)
+
+
+def _assemble_coco(
+    path: Path, parts: Path, members: list[ShardResult], info: dict[str, Any], categories: list[dict[str, Any]]
+) -> None:
+    """Write one COCO file by concatenating the shards' fragments in shard order (one fragment in memory)."""
+    with open(path, "wb") as out:
+        out.write(b'{"info":' + orjson.dumps(info) + b',"licenses":[],"categories":' + orjson.dumps(categories))
+        for key in ("images", "annotations"):
+            out.write(b',"' + key.encode() + b'":[')
+            first = True
+            for r in sorted(members, key=lambda m: m.shard):
+                fragment = (parts / f"{r.shard:06d}.{key}").read_bytes()
+                if fragment:
+                    out.write(fragment if first else b"," + fragment)
+                    first = False
+            out.write(b"]")
+        out.write(b"}\n")

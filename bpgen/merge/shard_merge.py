@@ -1,0 +1,242 @@
+"""Merge one shard into the dataset being built (runs in a worker process, one shard in memory at a time).
+
+Reads and checks the shard (coco.json, frames.jsonl, DONE counts, every image present), then writes its share:
+images linked into ``images/<split>/``, its COCO images/annotations as JSON fragments under ``parts/<split>/``
+(the main process concatenates them in shard order), and with BOP its chunk(s) under ``<split>_pbr/``. Returns
+counts, histograms and the sampled contact-sheet records; a broken shard raises ``ShardError`` before writing.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from bpgen.merge.plan import ShardPlan, merged_name
+from bpgen.merge.stats import DatasetStats
+from bpgen.shard import DONE
+
+
+class ShardError(ValueError):
+    """A shard is corrupt or inconsistent; the message names the shard and what is wrong."""
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    shard_dir: Path
+    plan: ShardPlan
+    out_dir: Path
+    image_mode: str
+    min_visible_area: int
+    min_visible_keypoints: int
+    bad_frames: frozenset[int]
+    bop: bool
+    bop_chunk_size: int
+    sample_positions: frozenset[int]  # global image positions (0-based) drawn for the contact sheet
+
+
+@dataclass
+class ShardResult:
+    shard: int
+    split: str
+    categories: list[dict[str, Any]]
+    images: int = 0
+    annotations: int = 0
+    images_in_shard: int = 0
+    annotations_in_shard: int = 0
+    removed: dict[str, int] = field(default_factory=dict)
+    stats: DatasetStats = field(default_factory=DatasetStats)
+    samples: list[dict[str, Any]] = field(default_factory=list)
+
+
+def load_shard(shard_dir: Path) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """DONE manifest, coco.json and frames.jsonl of a shard, checked against each other and the images on disk."""
+    name = shard_dir.name
+    try:
+        done = orjson.loads((shard_dir / DONE).read_bytes())
+        coco = orjson.loads((shard_dir / "coco.json").read_bytes())
+        frames = [orjson.loads(line) for line in (shard_dir / "frames.jsonl").read_bytes().splitlines() if line]
+    except FileNotFoundError as exc:
+        raise ShardError(f"{name}: {Path(exc.filename).name} is missing") from None
+    except orjson.JSONDecodeError as exc:
+        raise ShardError(f"{name}: corrupt JSON ({exc})") from None
+    images, annotations = coco.get("images"), coco.get("annotations")
+    if not isinstance(images, list) or not isinstance(annotations, list) or not coco.get("categories"):
+        raise ShardError(f"{name}: coco.json lacks images, annotations or categories")
+    counts = done.get("counts", {})
+    if (len(images), len(annotations)) != (counts.get("images"), counts.get("annotations")):
+        raise ShardError(
+            f"{name}: coco.json has {len(images)} images / {len(annotations)} annotations but DONE.json says "
+            f"{counts.get('images')} / {counts.get('annotations')}"
+        )
+    if len(frames) != len(images):
+        raise ShardError(f"{name}: frames.jsonl has {len(frames)} lines for {len(images)} images")
+    for image in images:
+        if not (shard_dir / image["file_name"]).is_file():
+            raise ShardError(f"{name}: image {image['file_name']} is missing")
+    return done, coco, frames
+
+
+def place_file(source: Path, target: Path, mode: str) -> None:
+    """Hardlink (copy when the file systems differ or links are not allowed), copy, or symlink."""
+    if mode == "hardlink":
+        try:
+            os.link(source, target)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                raise
+        mode = "copy"
+    if mode == "copy":
+        shutil.copyfile(source, target)
+    else:
+        os.symlink(os.path.relpath(source.resolve(), target.parent.resolve()), target)
+
+
+def keep_annotation(annotation: dict[str, Any], task: ShardTask) -> str | None:
+    """None to keep, else the filter that drops it."""
+    if annotation["area"] < task.min_visible_area:
+        return "min_visible_area"
+    if sum(1 for v in annotation["keypoints"][2::3] if v == 2) < task.min_visible_keypoints:
+        return "min_visible_keypoints"
+    return None
+
+
+def merge_shard(task: ShardTask) -> ShardResult:
+    _, coco, frames = load_shard(task.shard_dir)
+    plan = task.plan
+    result = ShardResult(plan.shard, plan.split, coco["categories"])
+    result.images_in_shard, result.annotations_in_shard = len(coco["images"]), len(coco["annotations"])
+    result.removed = {"badlist_images": 0, "badlist_annotations": 0, "min_visible_area": 0, "min_visible_keypoints": 0}
+    by_image: dict[int, list[dict[str, Any]]] = {}
+    for annotation in coco["annotations"]:
+        by_image.setdefault(annotation["image_id"], []).append(annotation)
+    images_dir = task.out_dir / "images" / plan.split
+    parts = task.out_dir / "parts" / plan.split
+    image_parts: list[bytes] = []
+    annotation_parts: list[bytes] = []
+    bop = _BopChunks(task, task.shard_dir) if task.bop else None
+    for position, (image, frame_record) in enumerate(zip(coco["images"], frames, strict=True)):
+        frame = int(Path(image["file_name"]).stem)
+        annotations = by_image.get(image["id"], [])
+        if frame in task.bad_frames:
+            result.removed["badlist_images"] += 1
+            result.removed["badlist_annotations"] += len(annotations)
+            continue
+        name = merged_name(plan.shard, frame, Path(image["file_name"]).suffix)
+        place_file(task.shard_dir / image["file_name"], images_dir / name, task.image_mode)
+        image_id = plan.image_offset + image["id"]
+        merged_image = {
+            "id": image_id,
+            "file_name": name,
+            "width": image["width"],
+            "height": image["height"],
+            "shard": plan.shard,
+            "frame": frame,
+            "scene": image.get("scene"),
+            "viewpoint": image.get("viewpoint"),
+            "mode": image.get("mode"),
+        }
+        image_parts.append(orjson.dumps(merged_image))
+        kept = []
+        for annotation in annotations:
+            reason = keep_annotation(annotation, task)
+            if reason:
+                result.removed[reason] += 1
+                continue
+            merged = dict(annotation, id=plan.annotation_offset + annotation["id"], image_id=image_id)
+            annotation_parts.append(orjson.dumps(merged))
+            kept.append(merged)
+        result.images += 1
+        result.annotations += len(kept)
+        result.stats.add_image(kept, frame_record["persons"])
+        if plan.image_offset + position in task.sample_positions:
+            result.samples.append({"path": str(images_dir / name), "image": merged_image, "annotations": kept})
+        if bop is not None:
+            bop.add(frame, image, frame_record, annotations)
+    parts.mkdir(parents=True, exist_ok=True)
+    (parts / f"{plan.shard:06d}.images").write_bytes(b",".join(image_parts))
+    (parts / f"{plan.shard:06d}.annotations").write_bytes(b",".join(annotation_parts))
+    if bop is not None:
+        bop.finish()
+    return result
+
+
+class _BopChunks:
+    """BOP-style ``<split>_pbr/<chunk>/``: rgb/, depth/ (if rendered), mask/ (amodal), mask_visib/ (visible),
+    scene_gt.json, scene_gt_info.json, scene_camera.json; im_id = frame within its chunk, gt = person index."""
+
+    def __init__(self, task: ShardTask, shard_dir: Path) -> None:
+        self.task, self.shard_dir = task, shard_dir
+        self.scene: dict[int, dict[str, dict[str, Any]]] = {}
+
+    def _chunk(self, frame: int) -> tuple[Path, int, dict[str, dict[str, Any]]]:
+        index = frame // self.task.bop_chunk_size
+        chunk = self.task.out_dir / f"{self.task.plan.split}_pbr" / f"{self.task.plan.first_chunk + index:06d}"
+        if index not in self.scene:
+            for sub in ("rgb", "mask", "mask_visib"):
+                (chunk / sub).mkdir(parents=True, exist_ok=True)
+            self.scene[index] = {"scene_gt": {}, "scene_gt_info": {}, "scene_camera": {}}
+        return chunk, frame % self.task.bop_chunk_size, self.scene[index]
+
+    def add(self, frame: int, image: dict[str, Any], record: dict[str, Any], annotations: list[dict[str, Any]]) -> None:
+        import cv2
+        from pycocotools import mask as mask_utils
+
+        chunk, im_id, scene = self._chunk(frame)
+        suffix = Path(image["file_name"]).suffix
+        place_file(self.shard_dir / image["file_name"], chunk / "rgb" / f"{im_id:06d}{suffix}", self.task.image_mode)
+        depth = self.shard_dir / "depth" / f"{frame:06d}.png"
+        if depth.is_file():
+            (chunk / "depth").mkdir(exist_ok=True)
+            place_file(depth, chunk / "depth" / f"{im_id:06d}.png", self.task.image_mode)
+        visible = {a["id"]: a["segmentation"] for a in annotations}
+        height, width = image["height"], image["width"]
+        gts, infos = [], []
+        for gt_id, person in enumerate(record["persons"]):
+            amodal = mask_utils.decode(_rle(person["segmentation_amodal"]))
+            rle = visible.get(person.get("annotation_id"))
+            visib = mask_utils.decode(_rle(rle)) if rle is not None else np.zeros((height, width), np.uint8)
+            cv2.imwrite(str(chunk / "mask" / f"{im_id:06d}_{gt_id:06d}.png"), amodal * 255)
+            cv2.imwrite(str(chunk / "mask_visib" / f"{im_id:06d}_{gt_id:06d}.png"), visib * 255)
+            gts.append({"cam_R_m2c": _flat(person["cam_R_m2c"]), "cam_t_m2c": person["cam_t_m2c"], "obj_id": 1})
+            infos.append(
+                {
+                    "bbox_obj": person["bbox_obj"],
+                    "bbox_visib": person["bbox_visib"],
+                    "px_count_all": person["px_count_all"],
+                    "px_count_valid": person["px_count_all"],  # synthetic depth is valid everywhere
+                    "px_count_visib": person["px_count_visib"],
+                    "visib_fract": person["visib_fract"],
+                }
+            )
+        key = str(im_id)
+        scene["scene_gt"][key] = gts
+        scene["scene_gt_info"][key] = infos
+        scene["scene_camera"][key] = {
+            "cam_K": _flat(record["cam_K"]),
+            "cam_R_w2c": _flat(record["cam_R_w2c"]),
+            "cam_t_w2c": record["cam_t_w2c"],
+            "depth_scale": record.get("depth_scale", 1.0),
+        }
+
+    def finish(self) -> None:
+        for index, scene in self.scene.items():
+            chunk = self.task.out_dir / f"{self.task.plan.split}_pbr" / f"{self.task.plan.first_chunk + index:06d}"
+            for name, data in scene.items():
+                (chunk / f"{name}.json").write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+
+
+def _rle(segmentation: dict[str, Any]) -> dict[str, Any]:
+    counts = segmentation["counts"]
+    return {"size": segmentation["size"], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+
+
+def _flat(matrix: list[list[float]]) -> list[float]:
+    return [float(v) for row in matrix for v in row]

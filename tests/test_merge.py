@@ -1,0 +1,330 @@
+"""Merge stage: pure planning, and real merges of tiny rendered shards (COCO, BOP, stats, check, failures)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from pycocotools import mask as mask_utils
+
+from bpgen.config import ConfigError
+from bpgen.merge.build import merge_lock, sample_positions
+from bpgen.merge.config import compose_merge_config
+from bpgen.merge.plan import parse_badlist, plan_shards, split_shards
+from bpgen.merge.stats import DatasetStats
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ["resolution=[64,48]", "samples=4", "denoiser=none", "scene.distractors=[0,1]", "write_depth=true"]
+
+# --- pure parts --------------------------------------------------------------------------------------------------
+
+
+def test_split_by_shard_is_deterministic_and_keeps_both_splits():
+    splits = split_shards(range(10), 0.2, seed=3)
+    assert sorted(splits.values()).count("val") == 2
+    assert split_shards(range(10), 0.2, seed=3) == splits
+    assert split_shards(range(10), 0.2, seed=4) != splits
+    assert list(split_shards([5, 9], 0.01, 0).values()).count("val") == 1  # at least one val shard
+    assert set(split_shards([5], 0.5, 0).values()) == {"train"}  # but never all of them
+    assert set(split_shards(range(4), 0.0, 0).values()) == {"train"}
+
+
+def test_ids_are_global_offsets_and_chunks_are_numbered_per_split():
+    plans = plan_shards([(0, 5, 9), (1, 2500, 7000), (2, 3, 4)], {0: "train", 1: "train", 2: "val"}, chunk_size=1000)
+    assert (plans[0].image_offset, plans[0].annotation_offset, plans[0].first_chunk, plans[0].chunks) == (0, 0, 0, 1)
+    assert (plans[1].image_offset, plans[1].annotation_offset, plans[1].first_chunk, plans[1].chunks) == (5, 9, 1, 3)
+    assert (plans[2].image_offset, plans[2].annotation_offset, plans[2].first_chunk) == (2505, 7009, 0)
+
+
+def test_badlist_accepts_merged_and_shard_names():
+    lines = [
+        "# comment",
+        "000003_000012.jpg",
+        "images/train/000004_000001.png  # why",
+        "",
+        "shard_000007/images/000002.jpg",
+    ]
+    assert parse_badlist(lines) == {(3, 12), (4, 1), (7, 2)}
+    with pytest.raises(ValueError, match="line 1"):
+        parse_badlist(["cat.jpg"])
+
+
+def test_contact_sheet_samples_spread_over_the_dataset():
+    assert sample_positions(100, 5) == frozenset({0, 25, 50, 74, 99})
+    assert sample_positions(3, 24) == frozenset({0, 1, 2}) and sample_positions(0, 5) == frozenset()
+
+
+def test_stats_of_halves_merge_to_the_stats_of_all():
+    rng = np.random.default_rng(0)
+
+    def person() -> dict:
+        return {"visib_fract": rng.random(), "truncation": rng.random(), "extremeness": rng.random()}
+
+    def annotation() -> dict:
+        visibility = rng.integers(0, 3, 17)
+        return {"area": int(rng.integers(1, 10**5)), "keypoints": [x for v in visibility for x in (1.0, 1.0, int(v))]}
+
+    images = [([annotation() for _ in range(k % 4)], [person() for _ in range(k % 5)]) for k in range(40)]
+    whole, first, second = DatasetStats(), DatasetStats(), DatasetStats()
+    for k, (anns, persons) in enumerate(images):
+        whole.add_image(anns, persons)
+        (first if k < 17 else second).add_image(anns, persons)
+    first.merge(second)
+    assert json.dumps(first.as_dict()) == json.dumps(whole.as_dict())
+    assert sum(whole.as_dict()["annotations_per_image"]["counts"]) == 40
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("split.val_ratio=1.5", "split.val_ratio must be in"),
+        ("images=move", "images='move' is not valid"),
+        ("filters.badlist=/no/such/file", "does not exist"),
+        ("filters.min_visible_area=-3", "filters.min_visible_area must be an integer >= 0"),
+        ("no_such=1", "bad config override"),
+    ],
+)
+def test_bad_merge_config(override: str, message: str):
+    with pytest.raises(ConfigError, match=message):
+        compose_merge_config([override])
+
+
+# --- real merges -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rendered_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3 shards x 3 tiny images with depth, rendered by ./2-submit --local."""
+    root = tmp_path_factory.mktemp("merge")
+    env = dict(os.environ, BPGEN_DATA_ROOT=str(root), BPGEN_RENDER_CPUS="1")
+    command = [str(ROOT / "2-submit"), "--local", "--shards", "3", "--images-per-shard", "3", "--run", "r", *TINY]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr
+    return root / "r"
+
+
+@pytest.fixture
+def run_copy(rendered_run: Path, tmp_path: Path) -> Path:
+    """A private copy of the rendered run that a test may damage."""
+    target = tmp_path / "r"
+    shutil.copytree(rendered_run, target, symlinks=True, ignore=shutil.ignore_patterns("dataset", ".merge.lock"))
+    return target
+
+
+def merge(run_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "bpgen.merge", str(run_dir), *args], capture_output=True, text=True, timeout=300
+    )
+    print(result.stdout, result.stderr)
+    return result
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def shard_coco(run_dir: Path, shard: int) -> dict:
+    return load(run_dir / "shards" / f"shard_{shard:06d}" / "coco.json")
+
+
+pytestmark = pytest.mark.blender
+
+
+def test_merge_sbatch_writes_the_dataset_and_check_passes(run_copy: Path):
+    result = subprocess.run(
+        ["bash", str(ROOT / "jobs" / "merge.sbatch"), str(run_copy), "split.val_ratio=0.34"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "valid" in result.stdout
+    dataset = run_copy / "dataset"
+    train, val = (load(dataset / "annotations" / f"instances_{s}.json") for s in ("train", "val"))
+    assert len(val["images"]) == 3 and len(train["images"]) == 6  # one of three shards is val
+    ids = sorted(i["id"] for i in train["images"] + val["images"])
+    assert ids == list(range(1, 10))
+    ann_ids = [a["id"] for a in train["annotations"] + val["annotations"]]
+    assert len(ann_ids) == len(set(ann_ids)) and min(ann_ids) == 1
+    assert len(ann_ids) == sum(len(shard_coco(run_copy, k)["annotations"]) for k in range(3))
+    category = train["categories"][0]
+    assert category["name"] == "person" and len(category["keypoints"]) == 17 and category["skeleton"]
+    assert train["info"]["render_config"]["resolution"] == [64, 48] and train["info"]["modes"] == ["pose"]
+    assert {s["shard"] for s in train["info"]["shards"]} | {s["shard"] for s in val["info"]["shards"]} == {0, 1, 2}
+    image = train["images"][0]
+    source = run_copy / "shards" / f"shard_{image['shard']:06d}" / "images" / f"{image['frame']:06d}.jpg"
+    assert os.stat(dataset / "images" / "train" / image["file_name"]).st_ino == os.stat(source).st_ino  # hardlink
+    stats = load(dataset / "stats.json")
+    assert stats["counts"]["images"] == {"train": 6, "val": 3}
+    assert sum(stats["histograms"]["annotations_per_image"]["counts"]) == 9
+    assert len(list((dataset / "plots").glob("*.png"))) == 8
+    sheet = cv2.imread(str(dataset / "contact_sheet.png"))
+    assert sheet is not None and sheet.shape[1] >= 4 * 300
+
+
+def test_ground_truth_evaluated_against_itself_gives_ap_1(run_copy: Path):
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    assert merge(run_copy, "split.val_ratio=0").returncode == 0
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(run_copy / "dataset" / "annotations" / "instances_train.json"))
+        detections = gt.loadRes([dict(a, score=1.0) for a in gt.dataset["annotations"]])
+        ap = {}
+        for iou_type in ("bbox", "segm", "keypoints"):
+            evaluation = COCOeval(gt, detections, iou_type)
+            evaluation.evaluate()
+            evaluation.accumulate()
+            evaluation.summarize()
+            ap[iou_type] = evaluation.stats[0]
+    assert ap == {"bbox": 1.0, "segm": 1.0, "keypoints": 1.0}
+
+
+@pytest.mark.detectron2
+def test_detectron2_load_coco_json_reads_masks_and_keypoints(run_copy: Path):
+    from detectron2.data.datasets import load_coco_json
+
+    assert merge(run_copy).returncode == 0
+    dataset = run_copy / "dataset"
+    records = load_coco_json(str(dataset / "annotations" / "instances_train.json"), str(dataset / "images" / "train"))
+    assert records and all(Path(r["file_name"]).is_file() for r in records)
+    first = next(r for r in records if r["annotations"])
+    assert "segmentation" in first["annotations"][0] and len(first["annotations"][0]["keypoints"]) == 51
+
+
+def test_bop_chunks_match_the_shards(run_copy: Path):
+    assert merge(run_copy, "split.val_ratio=0").returncode == 0
+    chunks = sorted((run_copy / "dataset" / "train_pbr").iterdir())
+    assert [c.name for c in chunks] == ["000000", "000001", "000002"]
+    for shard, chunk in enumerate(chunks):
+        # read the way bop_toolkit's inout.load_scene_gt / load_scene_camera do: int keys, 3x3 rotations
+        scene_gt = {int(k): v for k, v in load(chunk / "scene_gt.json").items()}
+        scene_camera = {int(k): v for k, v in load(chunk / "scene_camera.json").items()}
+        info = {int(k): v for k, v in load(chunk / "scene_gt_info.json").items()}
+        frames = [json.loads(line) for line in (run_copy / "shards" / f"shard_{shard:06d}" / "frames.jsonl").open()]
+        coco = shard_coco(run_copy, shard)
+        segmentations = {a["id"]: a["segmentation"] for a in coco["annotations"]}
+        assert sorted(scene_gt) == list(range(3)) == sorted(scene_camera) == sorted(info)
+        for im_id, frame in enumerate(frames):
+            assert np.allclose(np.reshape(scene_camera[im_id]["cam_K"], (3, 3)), frame["cam_K"])
+            assert (chunk / "depth" / f"{im_id:06d}.png").is_file() and (chunk / "rgb" / f"{im_id:06d}.jpg").is_file()
+            assert len(scene_gt[im_id]) == len(frame["persons"]) == len(info[im_id])
+            for gt_id, (gt, person) in enumerate(zip(scene_gt[im_id], frame["persons"], strict=True)):
+                assert np.allclose(np.reshape(gt["cam_R_m2c"], (3, 3)), person["cam_R_m2c"])
+                assert gt["obj_id"] == 1 and info[im_id][gt_id]["visib_fract"] == person["visib_fract"]
+                visib = cv2.imread(str(chunk / "mask_visib" / f"{im_id:06d}_{gt_id:06d}.png"), cv2.IMREAD_GRAYSCALE)
+                amodal = cv2.imread(str(chunk / "mask" / f"{im_id:06d}_{gt_id:06d}.png"), cv2.IMREAD_GRAYSCALE)
+                assert int((amodal > 0).sum()) == person["px_count_all"]
+                assert int((visib > 0).sum()) == person["px_count_visib"]
+                if person["annotation_id"] is not None:
+                    rle = segmentations[person["annotation_id"]]
+                    expected = mask_utils.decode(dict(rle, counts=rle["counts"].encode()))
+                    assert np.array_equal(visib > 0, expected > 0)
+
+
+def test_merging_again_gives_identical_files(run_copy: Path):
+    def snapshot() -> dict[str, bytes]:
+        dataset = run_copy / "dataset"
+        return {str(p.relative_to(dataset)): p.read_bytes() for p in sorted(dataset.rglob("*")) if p.is_file()}
+
+    assert merge(run_copy).returncode == 0
+    first = snapshot()
+    assert merge(run_copy).returncode == 0
+    assert snapshot() == first
+    assert not any(p.name.startswith(".dataset") for p in run_copy.iterdir())
+
+
+def test_a_second_merge_at_the_same_time_is_refused(run_copy: Path):
+    with merge_lock(run_copy):
+        result = merge(run_copy)
+    assert result.returncode == 2 and "another merge" in result.stderr and not (run_copy / "dataset").exists()
+
+
+def test_missing_shard_stops_the_merge_unless_allow_partial(run_copy: Path):
+    (run_copy / "shards" / "shard_000001" / "DONE.json").unlink()
+    result = merge(run_copy)
+    assert (
+        result.returncode == 2
+        and "1 of 3 shards are not DONE (1)" in result.stderr
+        and "--allow-partial" in result.stderr
+    )
+    assert not (run_copy / "dataset").exists()
+    assert merge(run_copy, "--allow-partial").returncode == 0
+    assert load(run_copy / "dataset" / "stats.json")["counts"]["shards_merged"] == 2
+    assert merge(run_copy, "--check").returncode == 0
+
+
+def test_corrupt_shard_is_named_and_skipped_only_when_asked(run_copy: Path):
+    assert merge(run_copy).returncode == 0
+    before = (run_copy / "dataset" / "stats.json").read_bytes()
+    coco = run_copy / "shards" / "shard_000002" / "coco.json"
+    coco.write_bytes(coco.read_bytes()[:100])  # truncated
+    result = merge(run_copy)
+    assert result.returncode == 2 and "shard_000002: corrupt JSON" in result.stderr and "--skip-bad" in result.stderr
+    assert (run_copy / "dataset" / "stats.json").read_bytes() == before  # the previous dataset is untouched
+    assert merge(run_copy, "--skip-bad").returncode == 0
+    assert load(run_copy / "dataset" / "stats.json")["counts"]["shards_skipped"] == [2]
+    (run_copy / "shards" / "shard_000001" / "images" / "000001.jpg").unlink()
+    result = merge(run_copy, "--skip-bad")
+    assert result.returncode == 0 and "shard_000001: image images/000001.jpg is missing" in result.stderr
+    assert merge(run_copy, "--check").returncode == 0
+
+
+def test_shards_disagreeing_on_config_or_categories_stop_the_merge(run_copy: Path):
+    config = run_copy / "shards" / "shard_000001" / "config.yaml"
+    config.write_text(config.read_text().replace("samples: 4", "samples: 5"))
+    result = merge(run_copy)
+    assert result.returncode == 2 and "shards 1 were rendered with another config" in result.stderr
+    config.write_text(config.read_text().replace("samples: 5", "samples: 4"))
+    coco_path = run_copy / "shards" / "shard_000002" / "coco.json"
+    coco = load(coco_path)
+    coco["categories"][0]["keypoints"][0] = "snout"
+    coco_path.write_text(json.dumps(coco))
+    result = merge(run_copy)
+    assert result.returncode == 2 and "shards 2 have other categories" in result.stderr
+
+
+def test_filters_and_badlist(run_copy: Path, tmp_path: Path):
+    shard0 = shard_coco(run_copy, 0)
+    areas = [a["area"] for k in range(3) for a in shard_coco(run_copy, k)["annotations"]]
+    threshold = int(np.median(areas))
+    in_bad_image = sum(1 for a in shard0["annotations"] if a["image_id"] == 2)
+    badlist = tmp_path / "bad.txt"
+    badlist.write_text("# blurry\n000000_000001.jpg\n")
+    result = merge(run_copy, f"filters.min_visible_area={threshold}", f"filters.badlist={badlist}", "split.val_ratio=0")
+    assert result.returncode == 0, result.stderr
+    removed = load(run_copy / "dataset" / "stats.json")["counts"]["removed"]
+    assert removed["badlist_images"] == 1 and removed["badlist_annotations"] == in_bad_image
+    small_elsewhere = sum(
+        1
+        for k in range(3)
+        for a in shard_coco(run_copy, k)["annotations"]
+        if a["area"] < threshold and not (k == 0 and a["image_id"] == 2)
+    )
+    assert removed["min_visible_area"] == small_elsewhere > 0
+    train = load(run_copy / "dataset" / "annotations" / "instances_train.json")
+    assert "000000_000001.jpg" not in {i["file_name"] for i in train["images"]}
+    assert all(a["area"] >= threshold for a in train["annotations"])
+    assert not (run_copy / "dataset" / "train_pbr" / "000000" / "rgb" / "000001.jpg").exists()
+    assert merge(run_copy, "--check").returncode == 0
+
+
+def test_check_finds_a_broken_dataset(run_copy: Path):
+    assert merge(run_copy, "split.val_ratio=0").returncode == 0
+    path = run_copy / "dataset" / "annotations" / "instances_train.json"
+    coco = load(path)
+    coco["annotations"][0]["area"] += 1
+    coco["annotations"][1]["id"] = coco["annotations"][2]["id"]
+    path.write_text(json.dumps(coco))
+    result = merge(run_copy, "--check")
+    assert result.returncode == 1 and "INVALID" in result.stdout
+    assert "area" in result.stdout and "used twice" in result.stdout
