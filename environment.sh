@@ -41,6 +41,7 @@ BPGEN_RENDER_IMAGE=${BPGEN_RENDER_IMAGE:-}               # e.g. /shared/images/b
 BPGEN_TRAIN_IMAGE=${BPGEN_TRAIN_IMAGE:-}                 # e.g. /shared/images/bpgen-train.sif
 
 # --- training inputs ---------------------------------------------------------------------------------------
-BPGEN_WEIGHTS_DIR=${BPGEN_WEIGHTS_DIR:-./weights}        # pretrained weights (compute nodes have no internet)
-BPGEN_DETECTRON2_SPEC=${BPGEN_DETECTRON2_SPEC:-git+https://github.com/facebookresearch/detectron2.git@v0.6}  # pip spec (train stage)
+BPGEN_WEIGHTS_DIR=${BPGEN_WEIGHTS_DIR:-./weights}        # pretrained weights, e.g. R-50.pkl (compute nodes have no internet)
+BPGEN_EXTRA_EVAL=${BPGEN_EXTRA_EVAL:-}                   # optional extra evaluation set NAME:JSON:IMAGE_ROOT (e.g. real COCO persons)
+BPGEN_DETECTRON2_SPEC=${BPGEN_DETECTRON2_SPEC:-git+https://github.com/facebookresearch/detectron2.git@02b5c4e295e990042a714712c21dc79b731e8833}  # pip spec: official repo, pinned commit (or a local clone)
 BPGEN_SMPLX_MODEL_DIR=${BPGEN_SMPLX_MODEL_DIR:-}         # optional user-supplied SMPL-X model files (future body)

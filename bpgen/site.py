@@ -71,6 +71,7 @@ class SiteConfig:
     array_throttle: int
     render_image: Path | None
     train_image: Path | None
+    weights_dir: Path
     values: dict[str, str]  # every environment.sh value as read, frozen with each run
 
     @property
@@ -151,5 +152,6 @@ def load_site_config(path: Path = ENV_FILE, environ: dict[str, str] | None = Non
         array_throttle=read.integer("BPGEN_ARRAY_THROTTLE", 1),
         render_image=read.path("BPGEN_RENDER_IMAGE", project_dir, required=False),
         train_image=read.path("BPGEN_TRAIN_IMAGE", project_dir, required=False),
+        weights_dir=read.path("BPGEN_WEIGHTS_DIR", project_dir) or project_dir / "weights",
         values=values,
     )

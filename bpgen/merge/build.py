@@ -270,7 +270,7 @@ def _shard_metadata(shard: int, split: str, done: dict[str, Any]) -> dict[str, A
 def _write_outputs(
     run_dir: Path,
     tmp: Path,
-    results: list[ShardResult],
+    merged: list[ShardResult],
     manifests: dict[int, dict[str, Any]],
     render_config_text: str,
     resolved: dict[str, Any],
@@ -278,36 +278,12 @@ def _write_outputs(
     config: MergeConfig,
 ) -> MergeSummary:
     render_config = yaml.safe_load(render_config_text)
-    merged = results
     stats = DatasetStats()
     removed: dict[str, int] = {}
     for r in merged:
         stats.merge(r.stats)
         for key, value in r.removed.items():
             removed[key] = removed.get(key, 0) + value
-    modes = sorted({str(manifests[r.shard].get("mode")) for r in merged})
-    date_created = max(str(manifests[r.shard].get("end_time", "")) for r in merged)
-    images, annotations = {}, {}
-    (tmp / "annotations").mkdir()
-    for split in SPLITS:
-        members = [r for r in merged if r.split == split]
-        images[split] = sum(r.images for r in members)
-        annotations[split] = sum(r.annotations for r in members)
-        info = {
-            "description": "bpgen: synthetic people in extreme poses (BlenderProc, Blender)",
-            "version": bpgen.__version__,
-            "date_created": date_created,
-            "run": run_dir.name,
-            "split": split,
-            "modes": modes,
-            "render_config": render_config,
-            "merge_config": resolved,
-            "shards": [_shard_metadata(r.shard, split, manifests[r.shard]) for r in members],
-        }
-        categories = merged[0].categories if merged else []
-        coco_path = tmp / "annotations" / f"instances_{split}.json"
-        _assemble_coco(coco_path, tmp / "parts" / split, members, info, categories)
-    shutil.rmtree(tmp / "parts", ignore_errors=True)
     per_shard = [
         {
             "shard": r.shard,
@@ -320,6 +296,11 @@ def _write_outputs(
         }
         for r in merged
     ]
+    samples = [s for r in merged for s in r.samples]
+    with ProcessPoolExecutor(max_workers=1) as figures:  # plots and contact sheet while the COCO files are written
+        drawn = figures.submit(_draw_figures, stats, per_shard, samples, tmp)
+        images, annotations = _write_coco(tmp, merged, manifests, render_config, resolved, run_dir.name)
+        drawn.result()
     stats_json = {
         "run": run_dir.name,
         "counts": {
@@ -341,13 +322,52 @@ def _write_outputs(
     }
     atomic_write_json(tmp / "stats.json", stats_json, indent=1)
     (tmp / "merge.yaml").write_text(yaml.safe_dump(resolved, sort_keys=True))
+    return MergeSummary(tmp, images, annotations, sorted(skipped), removed)
+
+
+def _draw_figures(
+    stats: DatasetStats, per_shard: list[dict[str, Any]], samples: list[dict[str, Any]], tmp: Path
+) -> None:
     write_plots(stats, per_shard, tmp / "plots")
-    samples = [s for r in merged for s in r.samples]
     if samples:
         from bpgen.preview import sheet_of
 
         atomic_write_image(tmp / "contact_sheet.png", sheet_of(samples))
-    return MergeSummary(tmp, images, annotations, sorted(skipped), removed)
+
+
+def _write_coco(
+    tmp: Path,
+    merged: list[ShardResult],
+    manifests: dict[int, dict[str, Any]],
+    render_config: dict[str, Any],
+    resolved: dict[str, Any],
+    run_name: str,
+) -> tuple[dict[str, int], dict[str, int]]:
+    """annotations/instances_<split>.json; returns images and annotations per split."""
+    modes = sorted({str(manifests[r.shard].get("mode")) for r in merged})
+    date_created = max(str(manifests[r.shard].get("end_time", "")) for r in merged)
+    images, annotations = {}, {}
+    (tmp / "annotations").mkdir()
+    for split in SPLITS:
+        members = [r for r in merged if r.split == split]
+        images[split] = sum(r.images for r in members)
+        annotations[split] = sum(r.annotations for r in members)
+        info = {
+            "description": "bpgen: synthetic people in extreme poses (BlenderProc, Blender)",
+            "version": bpgen.__version__,
+            "date_created": date_created,
+            "run": run_name,
+            "split": split,
+            "modes": modes,
+            "render_config": render_config,
+            "merge_config": resolved,
+            "shards": [_shard_metadata(r.shard, split, manifests[r.shard]) for r in members],
+        }
+        categories = merged[0].categories if merged else []
+        coco_path = tmp / "annotations" / f"instances_{split}.json"
+        _assemble_coco(coco_path, tmp / "parts" / split, members, info, categories)
+    shutil.rmtree(tmp / "parts", ignore_errors=True)
+    return images, annotations
 
 
 def _assemble_coco(

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ import numpy as np
 import orjson
 
 from bpgen.merge.plan import ShardPlan, merged_name
-from bpgen.merge.stats import DatasetStats
+from bpgen.merge.stats import DatasetStats, StatsBuilder
 from bpgen.shard import DONE
 
 
@@ -55,13 +57,19 @@ class ShardResult:
     samples: list[dict[str, Any]] = field(default_factory=list)
 
 
-def load_shard(shard_dir: Path) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
-    """DONE manifest, coco.json and frames.jsonl of a shard, checked against each other and the images on disk."""
+_PERSON_SCALARS = re.compile(rb'"(visib_fract|truncation|extremeness)":(-?[0-9.eE+-]+)')
+
+
+def load_shard(shard_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """DONE manifest and coco.json of a shard, checked against each other and the images on disk (frames.jsonl is
+    streamed by ``iter_frames``; its line count is checked as it is read)."""
     name = shard_dir.name
     try:
         done = orjson.loads((shard_dir / DONE).read_bytes())
         coco = orjson.loads((shard_dir / "coco.json").read_bytes())
-        frames = [orjson.loads(line) for line in (shard_dir / "frames.jsonl").read_bytes().splitlines() if line]
+        if not (shard_dir / "frames.jsonl").is_file():
+            raise FileNotFoundError(2, "missing", str(shard_dir / "frames.jsonl"))
+        present = set(os.listdir(shard_dir / "images"))
     except FileNotFoundError as exc:
         raise ShardError(f"{name}: {Path(exc.filename).name} is missing") from None
     except orjson.JSONDecodeError as exc:
@@ -75,15 +83,50 @@ def load_shard(shard_dir: Path) -> tuple[dict[str, Any], dict[str, Any], list[di
             f"{name}: coco.json has {len(images)} images / {len(annotations)} annotations but DONE.json says "
             f"{counts.get('images')} / {counts.get('annotations')}"
         )
-    if len(frames) != len(images):
-        raise ShardError(f"{name}: frames.jsonl has {len(frames)} lines for {len(images)} images")
     for image in images:
-        if not (shard_dir / image["file_name"]).is_file():
+        if image["file_name"].split("/", 1)[-1] not in present:
             raise ShardError(f"{name}: image {image['file_name']} is missing")
-    return done, coco, frames
+    return done, coco
 
 
-def place_file(source: Path, target: Path, mode: str) -> None:
+def iter_frames(shard_dir: Path, full: bool) -> Iterator[dict[str, Any]]:
+    """frames.jsonl line by line: parsed in full (BOP needs cameras and poses), or, for statistics only, just each
+    person's visib_fract, truncation and extremeness, read from the line without parsing its arrays (10x faster)."""
+    name = shard_dir.name
+    with open(shard_dir / "frames.jsonl", "rb") as handle:
+        for number, line in enumerate((raw for raw in handle if raw.strip()), start=1):
+            if full:
+                try:
+                    yield orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    raise ShardError(f"{name}: frames.jsonl line {number} is corrupt ({exc})") from None
+                continue
+            if not line.rstrip().endswith(b"}"):
+                raise ShardError(f"{name}: frames.jsonl line {number} is truncated")
+            values: dict[bytes, list[float]] = {b"visib_fract": [], b"truncation": [], b"extremeness": []}
+            for key, value in _PERSON_SCALARS.findall(line):
+                values[key].append(float(value))
+            yield {
+                "persons": [
+                    {"visib_fract": v, "truncation": t, "extremeness": e}
+                    for v, t, e in zip(
+                        values[b"visib_fract"], values[b"truncation"], values[b"extremeness"], strict=True
+                    )
+                ]
+            }
+
+
+def _checked(pairs: Iterator[tuple[Any, Any]], name: str) -> Iterator[tuple[Any, Any]]:
+    """Turn zip(strict=True)'s length mismatch into a ShardError naming the shard."""
+    try:
+        yield from pairs
+    except ValueError as exc:
+        if "zip()" not in str(exc):
+            raise
+        raise ShardError(f"{name}: frames.jsonl and coco.json list a different number of images") from None
+
+
+def place_file(source: str | Path, target: str | Path, mode: str) -> None:
     """Hardlink (copy when the file systems differ or links are not allowed), copy, or symlink."""
     if mode == "hardlink":
         try:
@@ -96,7 +139,7 @@ def place_file(source: Path, target: Path, mode: str) -> None:
     if mode == "copy":
         shutil.copyfile(source, target)
     else:
-        os.symlink(os.path.relpath(source.resolve(), target.parent.resolve()), target)
+        os.symlink(os.path.relpath(os.path.realpath(source), os.path.dirname(os.path.realpath(target))), target)
 
 
 def keep_annotation(annotation: dict[str, Any], task: ShardTask) -> str | None:
@@ -109,7 +152,7 @@ def keep_annotation(annotation: dict[str, Any], task: ShardTask) -> str | None:
 
 
 def merge_shard(task: ShardTask) -> ShardResult:
-    _, coco, frames = load_shard(task.shard_dir)
+    _, coco = load_shard(task.shard_dir)
     plan = task.plan
     result = ShardResult(plan.shard, plan.split, coco["categories"])
     result.images_in_shard, result.annotations_in_shard = len(coco["images"]), len(coco["annotations"])
@@ -117,20 +160,25 @@ def merge_shard(task: ShardTask) -> ShardResult:
     by_image: dict[int, list[dict[str, Any]]] = {}
     for annotation in coco["annotations"]:
         by_image.setdefault(annotation["image_id"], []).append(annotation)
-    images_dir = task.out_dir / "images" / plan.split
+    images_dir = os.path.join(task.out_dir, "images", plan.split)
+    shard_dir = str(task.shard_dir)
     parts = task.out_dir / "parts" / plan.split
-    image_parts: list[bytes] = []
-    annotation_parts: list[bytes] = []
+    merged_images: list[dict[str, Any]] = []
+    merged_annotations: list[dict[str, Any]] = []
     bop = _BopChunks(task, task.shard_dir) if task.bop else None
-    for position, (image, frame_record) in enumerate(zip(coco["images"], frames, strict=True)):
-        frame = int(Path(image["file_name"]).stem)
+    stats = StatsBuilder()
+    frames = iter_frames(task.shard_dir, full=bop is not None)
+    pairs = zip(coco["images"], frames, strict=True)
+    for position, (image, frame_record) in enumerate(_checked(pairs, task.shard_dir.name)):
+        stem, suffix = os.path.splitext(os.path.basename(image["file_name"]))
+        frame = int(stem)
         annotations = by_image.get(image["id"], [])
         if frame in task.bad_frames:
             result.removed["badlist_images"] += 1
             result.removed["badlist_annotations"] += len(annotations)
             continue
-        name = merged_name(plan.shard, frame, Path(image["file_name"]).suffix)
-        place_file(task.shard_dir / image["file_name"], images_dir / name, task.image_mode)
+        name = merged_name(plan.shard, frame, suffix)
+        place_file(os.path.join(shard_dir, image["file_name"]), os.path.join(images_dir, name), task.image_mode)
         image_id = plan.image_offset + image["id"]
         merged_image = {
             "id": image_id,
@@ -143,28 +191,28 @@ def merge_shard(task: ShardTask) -> ShardResult:
             "viewpoint": image.get("viewpoint"),
             "mode": image.get("mode"),
         }
-        image_parts.append(orjson.dumps(merged_image))
+        merged_images.append(merged_image)
         kept = []
         for annotation in annotations:
             reason = keep_annotation(annotation, task)
             if reason:
                 result.removed[reason] += 1
                 continue
-            merged = dict(annotation, id=plan.annotation_offset + annotation["id"], image_id=image_id)
-            annotation_parts.append(orjson.dumps(merged))
-            kept.append(merged)
+            kept.append(dict(annotation, id=plan.annotation_offset + annotation["id"], image_id=image_id))
+        merged_annotations.extend(kept)
         result.images += 1
         result.annotations += len(kept)
-        result.stats.add_image(kept, frame_record["persons"])
+        stats.add_image(kept, frame_record["persons"])
         if plan.image_offset + position in task.sample_positions:
-            result.samples.append({"path": str(images_dir / name), "image": merged_image, "annotations": kept})
+            result.samples.append({"path": os.path.join(images_dir, name), "image": merged_image, "annotations": kept})
         if bop is not None:
             bop.add(frame, image, frame_record, annotations)
     parts.mkdir(parents=True, exist_ok=True)
-    (parts / f"{plan.shard:06d}.images").write_bytes(b",".join(image_parts))
-    (parts / f"{plan.shard:06d}.annotations").write_bytes(b",".join(annotation_parts))
+    for key, items in (("images", merged_images), ("annotations", merged_annotations)):
+        (parts / f"{plan.shard:06d}.{key}").write_bytes(orjson.dumps(items)[1:-1])  # the list's items, no brackets
     if bop is not None:
         bop.finish()
+    result.stats = stats.build()
     return result
 
 

@@ -16,7 +16,11 @@ AREA_BINS = np.concatenate([[0.0], np.logspace(0, 7, 57)])  # px, log-spaced fro
 
 
 def _histogram(values: list[float], bins: np.ndarray) -> np.ndarray:
-    return np.histogram(np.clip(values, bins[0], bins[-1]), bins=bins)[0].astype(np.int64)
+    return np.histogram(np.clip(np.asarray(values, dtype=float), bins[0], bins[-1]), bins=bins)[0].astype(np.int64)
+
+
+def _counts(values: list[int], size: int) -> np.ndarray:
+    return np.bincount(np.minimum(np.asarray(values, dtype=np.int64), size - 1), minlength=size)
 
 
 @dataclass
@@ -32,17 +36,10 @@ class DatasetStats:
     extremeness: np.ndarray = field(default_factory=lambda: np.zeros(len(UNIT_BINS) - 1, np.int64))
 
     def add_image(self, annotations: list[dict[str, Any]], persons: list[dict[str, Any]]) -> None:
-        self.annotations_per_image[min(len(annotations), MAX_PERSONS)] += 1
-        self.persons_per_image[min(len(persons), MAX_PERSONS)] += 1
-        if annotations:
-            self.mask_area += _histogram([a["area"] for a in annotations], AREA_BINS)
-            visibility = np.array([a["keypoints"][2::3] for a in annotations], dtype=np.int64)
-            for v in range(3):
-                self.keypoint_visibility[:, v] += (visibility == v).sum(axis=0)
-        if persons:
-            self.visib_fract += _histogram([p["visib_fract"] for p in persons], UNIT_BINS)
-            self.truncation += _histogram([p["truncation"] for p in persons], UNIT_BINS)
-            self.extremeness += _histogram([p["extremeness"] for p in persons], UNIT_BINS)
+        """One image (tests, small inputs); a shard goes through ``StatsBuilder`` (vectorised)."""
+        builder = StatsBuilder()
+        builder.add_image(annotations, persons)
+        self.merge(builder.build())
 
     def merge(self, other: DatasetStats) -> None:
         for name in self.__dataclass_fields__:
@@ -62,6 +59,43 @@ class DatasetStats:
             "truncation": {"bin_edges": unit, "counts": self.truncation.tolist()},
             "extremeness": {"bin_edges": unit, "counts": self.extremeness.tolist()},
         }
+
+
+class StatsBuilder:
+    """Collects one shard's raw values, then histograms them in one go (``build``)."""
+
+    def __init__(self) -> None:
+        self.annotations_per_image: list[int] = []
+        self.persons_per_image: list[int] = []
+        self.areas: list[float] = []
+        self.visibility: list[list[int]] = []
+        self.visib_fract: list[float] = []
+        self.truncation: list[float] = []
+        self.extremeness: list[float] = []
+
+    def add_image(self, annotations: list[dict[str, Any]], persons: list[dict[str, Any]]) -> None:
+        self.annotations_per_image.append(len(annotations))
+        self.persons_per_image.append(len(persons))
+        for annotation in annotations:
+            self.areas.append(annotation["area"])
+            self.visibility.append(annotation["keypoints"][2::3])
+        for person in persons:
+            self.visib_fract.append(person["visib_fract"])
+            self.truncation.append(person["truncation"])
+            self.extremeness.append(person["extremeness"])
+
+    def build(self) -> DatasetStats:
+        stats = DatasetStats()
+        stats.annotations_per_image = _counts(self.annotations_per_image, MAX_PERSONS + 1)
+        stats.persons_per_image = _counts(self.persons_per_image, MAX_PERSONS + 1)
+        stats.mask_area = _histogram(self.areas, AREA_BINS)
+        if self.visibility:
+            visibility = np.asarray(self.visibility, dtype=np.int64)
+            stats.keypoint_visibility = np.stack([(visibility == v).sum(axis=0) for v in range(3)], axis=1)
+        stats.visib_fract = _histogram(self.visib_fract, UNIT_BINS)
+        stats.truncation = _histogram(self.truncation, UNIT_BINS)
+        stats.extremeness = _histogram(self.extremeness, UNIT_BINS)
+        return stats
 
 
 def write_plots(stats: DatasetStats, per_shard: list[dict[str, Any]], directory: Path) -> list[Path]:
