@@ -81,14 +81,18 @@ def dataset_spec(dataset_dir: Path, prefix: str = "bpgen") -> DatasetSpec:
 
 
 def _categories(json_file: Path) -> list[dict[str, Any]]:
-    """The categories of a COCO file, read from its head without loading its annotations."""
+    """The categories of a COCO file, read from its end (where bpgen's merge writes them) or its start, without
+    loading its annotations."""
     with open(json_file, "rb") as handle:
         head = handle.read(1 << 20)
-    start = head.find(b'"categories":')
-    if start < 0:
-        raise DatasetError(f"{json_file} has no categories near its start; is it a bpgen merge?")
+        handle.seek(max(0, handle.seek(0, 2) - (1 << 20)))
+        tail = handle.read()
+    key = b'"categories":'
+    chunk = tail[tail.rfind(key) :] if key in tail else head[head.find(key) :] if key in head else b""
+    if not chunk:
+        raise DatasetError(f"{json_file} has no categories at its start or end; is it a bpgen merge?")
     decoder = json.JSONDecoder()
-    rest = head[start + len(b'"categories":') :].decode("utf-8", "replace").lstrip()
+    rest = chunk[len(key) :].decode("utf-8", "replace").lstrip()
     try:
         categories, _ = decoder.raw_decode(rest)
     except json.JSONDecodeError:

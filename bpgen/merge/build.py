@@ -190,8 +190,14 @@ def _merge_locked(
         for k in shards
     ]
     try:
-        results = _run_tasks(tasks, config.workers or default_workers(), skip_bad, skipped, tmp)
-        summary = _write_outputs(run_dir, tmp, results, manifests, render_config_text, resolved, skipped, config)
+        (tmp / "annotations").mkdir()
+        streams = {split: SplitStream(tmp / "annotations" / f"instances_{split}.json") for split in SPLITS}
+        with ProcessPoolExecutor(max_workers=1) as figures:  # draws plots and contact sheet at the end
+            figures.submit(_warm_up)  # imports matplotlib while the shards are merged
+            results = _run_tasks(tasks, config.workers or default_workers(), skip_bad, skipped, tmp, streams)
+            summary = _write_outputs(
+                run_dir, tmp, results, manifests, render_config_text, resolved, skipped, config, streams, figures
+            )
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -208,8 +214,10 @@ def _merge_locked(
 
 
 def _run_tasks(
-    tasks: list[ShardTask], workers: int, skip_bad: bool, skipped: list[int], tmp: Path
+    tasks: list[ShardTask], workers: int, skip_bad: bool, skipped: list[int], tmp: Path, streams: dict[str, SplitStream]
 ) -> list[ShardResult]:
+    """Merge the shards in a process pool; each finished shard's COCO fragments go into its split's stream at once
+    (in shard order), so the COCO files are written while the other shards are still being merged."""
     results: list[ShardResult] = []
     bar = None
     if sys.stderr.isatty():
@@ -228,6 +236,7 @@ def _run_tasks(
                 _remove_shard_outputs(tmp, task)
             else:
                 results.append(outcome)
+                streams[outcome.split].add(tmp / "parts" / outcome.split, outcome.shard)
             if bar is not None:
                 bar.update(1)
             elif (index + 1) % step == 0 or index + 1 == len(tasks):
@@ -276,6 +285,8 @@ def _write_outputs(
     resolved: dict[str, Any],
     skipped: list[int],
     config: MergeConfig,
+    streams: dict[str, SplitStream],
+    figures: ProcessPoolExecutor,
 ) -> MergeSummary:
     render_config = yaml.safe_load(render_config_text)
     stats = DatasetStats()
@@ -297,10 +308,10 @@ def _write_outputs(
         for r in merged
     ]
     samples = [s for r in merged for s in r.samples]
-    with ProcessPoolExecutor(max_workers=1) as figures:  # plots and contact sheet while the COCO files are written
-        drawn = figures.submit(_draw_figures, stats, per_shard, samples, tmp)
-        images, annotations = _write_coco(tmp, merged, manifests, render_config, resolved, run_dir.name)
-        drawn.result()
+    drawn = figures.submit(_draw_figures, stats, per_shard, samples, tmp)  # while the COCO files are closed
+    images, annotations = _close_coco(streams, merged, manifests, render_config, resolved, run_dir.name)
+    drawn.result()
+    shutil.rmtree(tmp / "parts", ignore_errors=True)
     stats_json = {
         "run": run_dir.name,
         "counts": {
@@ -325,6 +336,15 @@ def _write_outputs(
     return MergeSummary(tmp, images, annotations, sorted(skipped), removed)
 
 
+def _warm_up() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+
+    from bpgen import preview  # noqa: F401  (cv2, pycocotools)
+
+
 def _draw_figures(
     stats: DatasetStats, per_shard: list[dict[str, Any]], samples: list[dict[str, Any]], tmp: Path
 ) -> None:
@@ -335,20 +355,20 @@ def _draw_figures(
         atomic_write_image(tmp / "contact_sheet.png", sheet_of(samples))
 
 
-def _write_coco(
-    tmp: Path,
+def _close_coco(
+    streams: dict[str, SplitStream],
     merged: list[ShardResult],
     manifests: dict[int, dict[str, Any]],
     render_config: dict[str, Any],
     resolved: dict[str, Any],
     run_name: str,
 ) -> tuple[dict[str, int], dict[str, int]]:
-    """annotations/instances_<split>.json; returns images and annotations per split."""
+    """Finish annotations/instances_<split>.json with info and categories; returns images/annotations per split."""
     modes = sorted({str(manifests[r.shard].get("mode")) for r in merged})
     date_created = max(str(manifests[r.shard].get("end_time", "")) for r in merged)
+    categories = merged[0].categories if merged else []
     images, annotations = {}, {}
-    (tmp / "annotations").mkdir()
-    for split in SPLITS:
+    for split, stream in streams.items():
         members = [r for r in merged if r.split == split]
         images[split] = sum(r.images for r in members)
         annotations[split] = sum(r.annotations for r in members)
@@ -363,26 +383,42 @@ def _write_coco(
             "merge_config": resolved,
             "shards": [_shard_metadata(r.shard, split, manifests[r.shard]) for r in members],
         }
-        categories = merged[0].categories if merged else []
-        coco_path = tmp / "annotations" / f"instances_{split}.json"
-        _assemble_coco(coco_path, tmp / "parts" / split, members, info, categories)
-    shutil.rmtree(tmp / "parts", ignore_errors=True)
+        stream.close(info, categories)
     return images, annotations
 
 
-def _assemble_coco(
-    path: Path, parts: Path, members: list[ShardResult], info: dict[str, Any], categories: list[dict[str, Any]]
-) -> None:
-    """Write one COCO file by concatenating the shards' fragments in shard order (one fragment in memory)."""
-    with open(path, "wb") as out:
-        out.write(b'{"info":' + orjson.dumps(info) + b',"licenses":[],"categories":' + orjson.dumps(categories))
-        for key in ("images", "annotations"):
-            out.write(b',"' + key.encode() + b'":[')
-            first = True
-            for r in sorted(members, key=lambda m: m.shard):
-                fragment = (parts / f"{r.shard:06d}.{key}").read_bytes()
-                if fragment:
-                    out.write(fragment if first else b"," + fragment)
-                    first = False
-            out.write(b"]")
-        out.write(b"}\n")
+class SplitStream:
+    """One split's COCO file, written as shards finish: ``{"images": [...], "annotations": [...], "info": ...,
+    "licenses": [], "categories": [...]}``. Images go straight into the file, annotations into a side file that is
+    appended (in-kernel copy) at the end, when info (which shards made it) and categories are known."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.main = open(path, "wb")
+        self.side_path = path.with_name(f".{path.name}.annotations")
+        self.side = open(self.side_path, "wb+")
+        self.main.write(b'{"images":[')
+        self.empty = {"images": True, "annotations": True}
+
+    def add(self, parts: Path, shard: int) -> None:
+        for key, handle in (("images", self.main), ("annotations", self.side)):
+            fragment_path = parts / f"{shard:06d}.{key}"
+            fragment = fragment_path.read_bytes()
+            fragment_path.unlink()
+            if fragment:
+                handle.write(fragment if self.empty[key] else b"," + fragment)
+                self.empty[key] = False
+
+    def close(self, info: dict[str, Any], categories: list[dict[str, Any]]) -> None:
+        self.main.write(b'],"annotations":[')
+        self.main.flush()
+        self.side.flush()
+        size, offset = self.side.seek(0, os.SEEK_END), 0
+        while offset < size:
+            offset += os.copy_file_range(self.side.fileno(), self.main.fileno(), size - offset, offset)
+        self.main.seek(0, os.SEEK_END)
+        tail = b'],"info":' + orjson.dumps(info) + b',"licenses":[],"categories":' + orjson.dumps(categories) + b"}\n"
+        self.main.write(tail)
+        self.main.close()
+        self.side.close()
+        self.side_path.unlink()

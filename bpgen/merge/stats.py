@@ -108,9 +108,9 @@ def write_plots(stats: DatasetStats, per_shard: list[dict[str, Any]], directory:
     directory.mkdir(parents=True, exist_ok=True)
     written = []
 
-    def save(name: str, figure: Any) -> None:
+    def save(name: str, figure: Any, bottom: float = 0.15) -> None:
         path = directory / f"{name}.png"
-        figure.tight_layout()
+        figure.subplots_adjust(left=0.15, right=0.97, top=0.95, bottom=bottom)  # fixed: tight_layout costs ~0.15 s each
         figure.savefig(path, dpi=100, metadata={"Software": None})
         plt.close(figure)
         written.append(path)
@@ -136,7 +136,7 @@ def write_plots(stats: DatasetStats, per_shard: list[dict[str, Any]], directory:
     ax.set_xticks(range(17), COCO_KEYPOINTS, rotation=60, ha="right", fontsize=7)
     ax.set(ylabel="share of annotations")
     ax.legend(fontsize=7)
-    save("keypoint_visibility", fig)
+    save("keypoint_visibility", fig, bottom=0.3)
     for name, counts, xlabel in (
         ("visib_fract", stats.visib_fract, "visible fraction of a person (1 - occlusion)"),
         ("truncation", stats.truncation, "truncated fraction (outside the image)"),

@@ -1,0 +1,128 @@
+"""Train stage with Detectron2 (skipped with the reason when it is not importable): cpu_smoke on a tiny rendered
+and merged run trains with finite losses, resumes after a kill and after SIGUSR1, evaluates (bbox, segm,
+keypoints AP), infers overlays and exports TorchScript."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ["resolution=[96,72]", "samples=4", "denoiser=none", "scene.distractors=[0,1]", "mode.people=[1,2]"]
+pytestmark = [pytest.mark.detectron2, pytest.mark.blender, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def merged_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("train")
+    env = dict(os.environ, BPGEN_DATA_ROOT=str(root), BPGEN_RENDER_CPUS="1")
+    command = [str(ROOT / "2-submit"), "--local", "--shards", "2", "--images-per-shard", "6", "--run", "t", *TINY]
+    assert subprocess.run(command, env=env, capture_output=True, timeout=900).returncode == 0
+    merge = [sys.executable, "-m", "bpgen.merge", str(root / "t"), "split.val_ratio=0.5"]
+    assert subprocess.run(merge, capture_output=True, timeout=300).returncode == 0
+    return root / "t"
+
+
+def train_command(run: Path, *overrides: str) -> list[str]:
+    return ["bash", str(ROOT / "jobs" / "train.sbatch"), str(run), "--config-name", "cpu_smoke", *overrides]
+
+
+def metrics(output: Path) -> list[dict]:
+    return [json.loads(line) for line in (output / "metrics.json").read_text().splitlines() if line.strip()]
+
+
+def wait_for(path: Path, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, f"training ended before {path.name} appeared"
+        assert time.monotonic() < deadline, f"no {path.name} after {timeout} s"
+        time.sleep(0.2)
+
+
+def test_cpu_smoke_trains_resumes_after_a_kill_and_evaluates(merged_run: Path):
+    output = merged_run / "train" / "cpu_smoke"
+    process = subprocess.Popen(train_command(merged_run), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(output / "model_0000009.pth", process, 600)
+    process.kill()
+    process.wait()
+    assert not (output / "model_final.pth").exists()
+    before = metrics(output)
+    result = subprocess.run(train_command(merged_run), capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Loading checkpoint from" in result.stderr and "model_0000009.pth" in result.stderr
+    after = metrics(output)[len(before) :]
+    training = [m for m in after if "total_loss" in m]
+    assert training and min(m["iteration"] for m in training) >= 10  # resumed at the checkpoint's iteration
+    assert max(m["iteration"] for m in training) == 19
+    assert all(math.isfinite(m["total_loss"]) for m in metrics(output) if "total_loss" in m)
+    final = metrics(output)[-1]
+    for key in ("bbox/AP", "segm/AP", "keypoints/AP"):
+        assert isinstance(final.get(key), float), f"{key} missing from metrics.json: {sorted(final)}"
+    assert (output / "model_final.pth").is_file() and (output / "config.yaml").is_file()
+    assert (output / "bpgen_train.yaml").is_file() and list(output.glob("events.out.tfevents.*"))
+
+
+def test_usr1_checkpoints_stops_and_the_next_start_continues(merged_run: Path):
+    """What Slurm's --signal=USR1@300 does before the time limit (sent to the step's processes: train_net)."""
+    output = merged_run / "train" / "signal"
+    command = [sys.executable, "-m", "train.train_net", "--config-name", "cpu_smoke", "--run", str(merged_run)]
+    command += [f"output_dir={output}", "solver.max_iter=30", "solver.checkpoint_period=100"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = output / "log.txt"
+    deadline = time.monotonic() + 600
+    while not (log.is_file() and "Starting training from iteration" in log.read_text()):
+        assert process.poll() is None and time.monotonic() < deadline, "training did not start"
+        time.sleep(0.2)
+    time.sleep(3)
+    process.send_signal(signal.SIGUSR1)
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode == 3, stderr[-3000:]
+    stopped = int((output / "STOPPED_BY_SIGNAL").read_text())
+    assert (output / f"model_{stopped:07d}.pth").is_file() and stopped < 29
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0 and f"model_{stopped:07d}.pth" in result.stderr
+    assert (output / "model_final.pth").is_file() and not (output / "STOPPED_BY_SIGNAL").exists()
+
+
+def test_inference_overlays_and_torchscript_export(merged_run: Path, tmp_path: Path):
+    output = merged_run / "train" / "cpu_smoke"
+    if not (output / "model_final.pth").is_file():
+        subprocess.run(train_command(merged_run), capture_output=True, timeout=900, check=True)
+    images = merged_run / "dataset" / "images" / "val"
+    infer = [sys.executable, "-m", "train.infer", "--weights", str(output / "model_final.pth"), "--input", str(images)]
+    result = subprocess.run([*infer, "--output", str(tmp_path / "infer")], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(list((tmp_path / "infer" / "overlays").glob("*.png"))) == len(list(images.iterdir()))
+    detections = json.loads((tmp_path / "infer" / "results.json").read_text())
+    assert all({"image_id", "bbox", "score", "category_id"} <= set(d) for d in detections)
+    export = [sys.executable, "-m", "train.export", "--weights", str(output / "model_final.pth")]
+    result = subprocess.run([*export, "--output", str(tmp_path / "ts")], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    import torch
+
+    model = torch.jit.load(str(tmp_path / "ts" / "model.ts"))
+    outputs = model(torch.zeros(3, 72, 96))
+    assert isinstance(outputs, tuple | list) and len(outputs) >= 3
+
+
+def test_clear_errors_for_missing_weights_and_missing_gpu(merged_run: Path, tmp_path: Path):
+    command = [sys.executable, "-m", "train.train_net", "--run", str(merged_run), "--weights-dir", str(tmp_path)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "model.weights=scratch" in result.stderr
+    (tmp_path / "R-50.pkl").write_bytes(b"not really")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    import torch
+
+    if not torch.cuda.is_available():
+        assert result.returncode == 2 and "device=cpu" in result.stderr
+    missing = [sys.executable, "-m", "train.train_net", "--run", str(tmp_path / "none"), "--config-name", "cpu_smoke"]
+    result = subprocess.run(missing, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "merge the run first" in result.stderr
