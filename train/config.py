@@ -77,8 +77,8 @@ def compose_train_config(name: str, overrides: list[str] | tuple[str, ...] = ())
         first = str(exc).strip().splitlines()[0]
         raise TrainConfigError(f"bad train override ({first}); see configs/train/base.yaml for the keys") from None
     assert isinstance(resolved, dict)
-    resolved = {str(k): v for k, v in resolved.items()}
-    return train_config_from_dict(name, resolved), resolved
+    settings: dict[str, Any] = {str(k): v for k, v in resolved.items()}
+    return train_config_from_dict(name, settings), settings
 
 
 def _positive(value: Any, key: str, minimum: int = 1) -> int:

@@ -1,7 +1,8 @@
 """Export a trained model to TorchScript: ``python -m train.export --weights W --output DIR [--sample IMAGE]``.
 
 Traces the model (Detectron2's TracingAdapter) on a sample image and writes DIR/model.ts plus DIR/export.json
-(input format, the flattened output names). Load it with ``torch.jit.load`` anywhere torch runs (no Detectron2).
+(input format, the flattened output names). Load it with ``import torchvision; torch.jit.load(...)`` anywhere
+torch and torchvision run (no Detectron2 needed).
 """
 
 from __future__ import annotations
