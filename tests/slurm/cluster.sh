@@ -108,7 +108,7 @@ stop() {
     pkill -x munged 2>/dev/null || true
     rm -f "$state/munged.started"
   fi
-  echo "[cluster] stopped the Slurm daemons this script started"
+  echo "[cluster] stopped slurmctld and slurmd"
 }
 
 case "${1:-}" in
