@@ -39,6 +39,9 @@ BPGEN_TRAIN_GPUS=${BPGEN_TRAIN_GPUS:-4}                 # GPUs per node
 # --- containers (Apptainer); empty = run in the project venv ---------------------------------------------------
 BPGEN_RENDER_IMAGE=${BPGEN_RENDER_IMAGE:-}               # e.g. /shared/images/bpgen-render.sif
 BPGEN_TRAIN_IMAGE=${BPGEN_TRAIN_IMAGE:-}                 # e.g. /shared/images/bpgen-train.sif
+BPGEN_IMAGE_DIR=${BPGEN_IMAGE_DIR:-./images}             # where ./1-build writes an image whose path above is empty
+BPGEN_APPTAINER_CACHEDIR=${BPGEN_APPTAINER_CACHEDIR:-/tmp/bpgen-apptainer-cache}  # apptainer build cache
+BPGEN_APPTAINER_TMPDIR=${BPGEN_APPTAINER_TMPDIR:-/tmp}   # apptainer build temp space (needs a few GB)
 
 # --- training inputs ---------------------------------------------------------------------------------------
 BPGEN_WEIGHTS_DIR=${BPGEN_WEIGHTS_DIR:-./weights}        # pretrained weights, e.g. R-50.pkl (compute nodes have no internet)

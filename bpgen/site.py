@@ -72,6 +72,9 @@ class SiteConfig:
     render_image: Path | None
     train_image: Path | None
     weights_dir: Path
+    image_dir: Path
+    apptainer_cachedir: Path
+    apptainer_tmpdir: Path
     values: dict[str, str]  # every environment.sh value as read, frozen with each run
 
     @property
@@ -153,5 +156,8 @@ def load_site_config(path: Path = ENV_FILE, environ: dict[str, str] | None = Non
         render_image=read.path("BPGEN_RENDER_IMAGE", project_dir, required=False),
         train_image=read.path("BPGEN_TRAIN_IMAGE", project_dir, required=False),
         weights_dir=read.path("BPGEN_WEIGHTS_DIR", project_dir) or project_dir / "weights",
+        image_dir=read.path("BPGEN_IMAGE_DIR", project_dir) or project_dir / "images",
+        apptainer_cachedir=read.path("BPGEN_APPTAINER_CACHEDIR", project_dir) or Path("/tmp"),
+        apptainer_tmpdir=read.path("BPGEN_APPTAINER_TMPDIR", project_dir) or Path("/tmp"),
         values=values,
     )

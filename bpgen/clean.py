@@ -1,0 +1,156 @@
+"""``./00-clean [RUN] [--older-than DAYS] [--dry-run] [--all [--yes]]``: remove what is safe to remove.
+
+Safe (older than DAYS, default 7): Blender temp dirs in BPGEN_SCRATCH (bpgen_bproc_*), incomplete shard temp
+dirs (shards/.shard_*.tmp), leftovers of interrupted merges (.dataset.tmp, .dataset.old), submitit pickles,
+sbatch scripts and task logs (slurm/), merge/train/local logs (logs/). Never DONE shards, merged datasets, the
+run's config or superseded shards, unless ``--all``, which removes whole runs after a typed confirmation (or
+``--yes``). Symlinks are removed as links, never followed; nothing outside the data root and scratch is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bpgen.site import SiteConfigError, load_site_config
+
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class Removal:
+    path: Path
+    reason: str
+    size: int
+
+
+def tree_size(path: Path) -> int:
+    """Bytes under ``path`` without following symlinks."""
+    if path.is_symlink() or path.is_file():
+        return path.lstat().st_size
+    total = 0
+    for root, _dirs, files in os.walk(path, followlinks=False):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def _age_days(path: Path, now: float) -> float:
+    return (now - path.lstat().st_mtime) / DAY
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    """The path itself (not what a symlink points to) lies under one of the roots."""
+    parent = path.parent.resolve()
+    return any(parent == root or root in parent.parents for root in roots)
+
+
+def _runs(data_root: Path, run: Path | None) -> list[Path]:
+    if run is not None:
+        return [run]
+    if not data_root.is_dir():
+        return []
+    return sorted(p for p in data_root.iterdir() if p.is_dir() and not p.is_symlink() and (p / "shards").is_dir())
+
+
+def plan_removals(
+    data_root: Path, scratch: Path, run: Path | None, older_than_days: float, everything: bool, now: float
+) -> list[Removal]:
+    """What 00-clean would remove (pure apart from reading the tree)."""
+    roots = [data_root.resolve()] + ([scratch.resolve()] if scratch.is_dir() else [])
+    found: list[tuple[Path, str]] = []
+    if scratch.is_dir():
+        temps = scratch.glob("bpgen_bproc_*")
+        found += [(p, "Blender temp dir") for p in temps if _age_days(p, now) >= older_than_days]
+    for run_dir in _runs(data_root, run):
+        if everything:
+            found.append((run_dir, "whole run (--all)"))
+            continue
+        found += [
+            (p, "incomplete shard temp dir")
+            for p in (run_dir / "shards").glob(".shard_*.tmp")
+            if _age_days(p, now) >= older_than_days
+        ]
+        found += [(p, "interrupted merge") for p in (run_dir / ".dataset.tmp", run_dir / ".dataset.old") if p.exists()]
+        for folder, reason in (("slurm", "submitit pickle/script/log"), ("logs", "job log")):
+            directory = run_dir / folder
+            if directory.is_dir() and not directory.is_symlink():
+                found += [
+                    (p, reason)
+                    for p in sorted(directory.iterdir())
+                    if (p.is_file() or p.is_symlink()) and _age_days(p, now) >= older_than_days
+                ]
+    return [Removal(p, reason, tree_size(p)) for p, reason in found if _inside(p, roots)]
+
+
+def remove(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    else:
+        shutil.rmtree(path)  # does not follow symlinks inside the tree
+
+
+def human(size: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="./00-clean", description=__doc__.splitlines()[0])
+    parser.add_argument("run", nargs="?", help="only this run (name under BPGEN_DATA_ROOT, or its directory)")
+    parser.add_argument("--older-than", type=float, default=7.0, metavar="DAYS", help="age of what is removed (7)")
+    parser.add_argument("--dry-run", action="store_true", help="list what would be removed and the space freed")
+    parser.add_argument("--all", action="store_true", help="remove whole runs: DONE shards and datasets too")
+    parser.add_argument("--yes", action="store_true", help="with --all: do not ask for confirmation")
+    args = parser.parse_args(argv)
+    try:
+        site = load_site_config()
+    except SiteConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    data_root = site.data_root.resolve()
+    run = None
+    if args.run:
+        candidate = Path(args.run) if Path(args.run).is_dir() else data_root / args.run
+        if not (candidate / "shards").is_dir() or candidate.is_symlink():
+            print(f"error: {args.run} is not a run under {data_root}; give a run name or directory", file=sys.stderr)
+            return 2
+        run = candidate.resolve()
+        if data_root not in run.parents:
+            print(f"error: {run} is outside BPGEN_DATA_ROOT={data_root}; give a run inside it", file=sys.stderr)
+            return 2
+    removals = plan_removals(data_root, site.scratch, run, args.older_than, args.all, time.time())
+    total = sum(r.size for r in removals)
+    for removal in removals:
+        verb = "would remove" if args.dry_run else "remove"
+        print(f"{verb} {removal.path}  ({removal.reason}, {human(removal.size)})")
+    print(f"{len(removals)} path(s), {human(total)}" + (" would be freed (dry run)" if args.dry_run else ""))
+    if args.dry_run or not removals:
+        return 0
+    if args.all and not args.yes:
+        if not sys.stdin.isatty():
+            print("error: --all removes DONE shards and datasets; confirm with --yes (no terminal)", file=sys.stderr)
+            return 2
+        answer = input(f"remove {len(removals)} whole run(s), {human(total)}, including DONE shards? type 'yes': ")
+        if answer.strip() != "yes":
+            print("nothing removed")
+            return 1
+    for removal in removals:
+        remove(removal.path)
+    print(f"freed {human(total)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""Containers (def files consistent with the pinned dependencies, 1-build commands) and 00-clean on a fabricated
+run tree."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import subprocess
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+from spython.main.parse.parsers import SingularityParser
+
+from bpgen.images import COPIED, content_hash, planned_builds, print_commands
+from bpgen.site import load_site_config
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden"
+PINS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def pins(requirements: list[str]) -> dict[str, str]:
+    return dict(r.split(";")[0].split("==") for r in requirements if "==" in r)
+
+
+def recipe(name: str):  # type: ignore[no-untyped-def]
+    return SingularityParser(str(ROOT / "containers" / f"{name}.def")).recipe["spython-base"]
+
+
+def labels(name: str) -> dict[str, str]:
+    return dict(line.split(" ", 1) for line in recipe(name).labels)
+
+
+@pytest.mark.parametrize("name", ["render", "train"])
+def test_def_files_parse_and_have_every_section(name: str):
+    parsed = recipe(name)
+    text = (ROOT / "containers" / f"{name}.def").read_text()
+    assert parsed.fromHeader and parsed.install and parsed.environ and parsed.files and parsed.cmd
+    assert all(
+        f"%{section}" in text for section in ("help", "labels", "files", "post", "environment", "runscript", "test")
+    )
+    assert {line.split()[0] for line in parsed.files} == set(COPIED)  # what the content hash covers
+    assert "{{ CONTENT_HASH }}" in text
+
+
+def test_def_files_install_the_projects_pins_and_nothing_else():
+    render, train = labels("render"), labels("train")
+    main, extra = pins(PINS["dependencies"]), pins(PINS["optional-dependencies"]["train"])
+    assert render["org.bpgen.bpy"] == main["bpy"] and render["org.bpgen.blenderproc"] == main["blenderproc"]
+    assert render["org.bpgen.mannequin-x"] == main["mannequin-x"]
+    assert train["org.bpgen.torch"] == extra["torch"] and train["org.bpgen.torchvision"] == extra["torchvision"]
+    assert render["org.bpgen.version"] == train["org.bpgen.version"] == PINS["version"]
+    for name in ("render", "train"):
+        post = "\n".join(recipe(name).install)
+        assert "/opt/bpgen" in post and not re.search(r"[A-Za-z0-9_.-]+==[0-9]", post), f"{name}.def pins on its own"
+    assert '"{{ DETECTRON2_SPEC }}"' in "\n".join(recipe("train").install)
+
+
+def test_1_build_print_golden(tmp_path: Path):
+    site = load_site_config(ROOT / "environment.sh", environ={"BPGEN_RENDER_IMAGE": "/shared/images/render.sif"})
+    site = dataclasses.replace(site, project_dir=ROOT)
+    builds = planned_builds(site, ("render", "train"))
+    out = tmp_path / "print.txt"
+    with open(out, "w") as handle, contextlib_redirect(handle):
+        print_commands(site, builds, "apptainer", fakeroot=True)
+    text = re.sub(r"CONTENT_HASH=[0-9a-f]{16}", "CONTENT_HASH=<hash>", out.read_text()).replace(str(ROOT), "<project>")
+    golden = GOLDEN / "1-build-print-all.txt"
+    if os.environ.get("BPGEN_UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert text == golden.read_text()
+    assert "--fakeroot" in text and "DETECTRON2_SPEC=" + site.values["BPGEN_DETECTRON2_SPEC"] in text
+
+
+def contextlib_redirect(handle):  # type: ignore[no-untyped-def]
+    import contextlib
+
+    return contextlib.redirect_stdout(handle)
+
+
+def test_content_hash_follows_the_inputs(tmp_path: Path):
+    project = tmp_path / "p"
+    for name in COPIED:
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        if "." in name:
+            (project / name).write_text(name)
+        else:
+            (project / name).mkdir()
+            (project / name / "a.py").write_text("x = 1\n")
+    definition = project / "image.def"
+    definition.write_text("Bootstrap: docker\n")
+    first = content_hash(project, definition, "spec")
+    assert content_hash(project, definition, "spec") == first
+    assert content_hash(project, definition, "other spec") != first
+    (project / "bpgen" / "a.py").write_text("x = 2\n")
+    assert content_hash(project, definition, "spec") != first
+
+
+def test_1_build_without_apptainer_says_so():
+    if any(Path(d, n).exists() for d in os.environ["PATH"].split(":") for n in ("apptainer", "singularity")):
+        pytest.skip("apptainer is installed here: the missing-runtime error cannot be shown")
+    result = subprocess.run([str(ROOT / "1-build"), "render"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "neither apptainer nor singularity" in result.stderr
+    assert "./1-build --print" in result.stderr
+
+
+# --- 00-clean -----------------------------------------------------------------------------------------------------
+
+OLD = time.time() - 30 * 86400
+
+
+def make(path: Path, old: bool = True, content: str = "x" * 100) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content)
+    if old:
+        os.utime(path, (OLD, OLD))
+    return path
+
+
+def age(path: Path) -> Path:
+    os.utime(path, (OLD, OLD), follow_symlinks=False)
+    return path
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> dict[str, Path]:
+    root, scratch, outside = tmp_path / "runs", tmp_path / "scratch", tmp_path / "outside"
+    run = root / "acro"
+    paths = {
+        "done": make(run / "shards" / "shard_000000" / "DONE.json"),
+        "image": make(run / "shards" / "shard_000000" / "images" / "000000.jpg"),
+        "old_tmp": age(make(run / "shards" / ".shard_000001.tmp" / "images" / "000000.jpg").parent.parent),
+        "new_tmp": make(run / "shards" / ".shard_000002.tmp" / "scenes" / "scene_00000.json", old=False).parent.parent,
+        "dataset": make(run / "dataset" / "stats.json"),
+        "merge_tmp": make(run / ".dataset.tmp" / "stats.json").parent,
+        "old_pickle": make(run / "slurm" / "15_0_submitted.pkl"),
+        "old_log": make(run / "slurm" / "15_0_0_log.out"),
+        "new_log": make(run / "slurm" / "16_0_0_log.out", old=False),
+        "old_job_log": make(run / "logs" / "merge_17.log"),
+        "config": make(run / "config.yaml"),
+        "bproc_tmp": age(make(scratch / "bpgen_bproc_abc" / "blend.tmp").parent),
+        "foreign_tmp": age(make(scratch / "someone_else" / "f").parent),
+        "outside_file": make(outside / "precious.txt"),
+        "outside_run_file": make(outside / "run" / "shards" / ".shard_000000.tmp" / "x"),
+    }
+    (run / "slurm" / "link_out").symlink_to(outside)
+    age(run / "slurm" / "link_out")
+    (root / "evil").symlink_to(outside / "run")
+    paths.update(root=root, scratch=scratch, run=run, link=run / "slurm" / "link_out")
+    return paths
+
+
+def clean(tree: dict[str, Path], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, BPGEN_DATA_ROOT=str(tree["root"]), BPGEN_SCRATCH=str(tree["scratch"]))
+    return subprocess.run(
+        [str(ROOT / "00-clean"), *args], capture_output=True, text=True, env=env, input=stdin, timeout=60
+    )
+
+
+def test_clean_removes_exactly_the_safe_paths(tree: dict[str, Path]):
+    dry = clean(tree, "--dry-run")
+    assert dry.returncode == 0 and "would be freed (dry run)" in dry.stdout
+    assert all(p.exists() or p.is_symlink() for p in tree.values())  # a dry run deletes nothing
+    result = clean(tree)
+    assert result.returncode == 0, result.stderr
+    removed = {"old_tmp", "merge_tmp", "old_pickle", "old_log", "old_job_log", "bproc_tmp", "link"}
+    for name, path in tree.items():
+        exists = path.exists() or path.is_symlink()
+        assert exists == (name not in removed), f"{name}: {path} {'survived' if exists else 'was removed'}"
+    assert tree["outside_file"].read_text() == "x" * 100  # the symlink was removed, not followed
+    listed = {line.split("  (")[0].split(" ", 2)[-1] for line in dry.stdout.splitlines() if "  (" in line}
+    assert listed == {line.split("  (")[0].split(" ", 1)[-1] for line in result.stdout.splitlines() if "  (" in line}
+
+
+def test_clean_of_one_run_and_age_threshold(tree: dict[str, Path]):
+    result = clean(tree, "acro", "--older-than", "0")
+    assert result.returncode == 0
+    assert not tree["new_tmp"].exists() and not tree["new_log"].exists()
+    assert not tree["bproc_tmp"].exists() and tree["foreign_tmp"].exists()  # scratch: only bpgen's temp dirs
+    assert tree["done"].exists() and tree["dataset"].exists()
+
+
+def test_clean_all_needs_confirmation_and_stays_inside_the_data_root(tree: dict[str, Path]):
+    refused = clean(tree, "--all")
+    assert refused.returncode == 2 and "--yes" in refused.stderr and tree["done"].exists()
+    result = clean(tree, "--all", "--yes")
+    assert result.returncode == 0 and not tree["run"].exists()
+    assert tree["outside_run_file"].exists() and tree["outside_file"].exists()  # evil -> outside was not followed
+    assert clean(tree, "nope").returncode == 2
