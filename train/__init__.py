@@ -1,1 +1,1 @@
-"""Detectron2 training project for bpgen datasets: arrives with the train stage (issue 5); nothing here yet."""
+"""Detectron2 training project for bpgen datasets: configs, dataset registration, Slurm launch, train_net/infer/export."""
