@@ -1,1 +1,1 @@
-"""Detectron2 training project for bpgen datasets: configs, dataset registration, Slurm launch, train_net/infer/export."""
+"""Detectron2 training project for bpgen datasets: configs, dataset registration, Slurm launch, train/infer."""
