@@ -218,15 +218,17 @@ def load_resolved_config(path: Path) -> tuple[RenderConfig, dict[str, Any]]:
         raise ConfigError(f"{path} lacks the key {exc}; freeze the run again with ./2-submit") from None
 
 
-def compose_config(config_name: str, overrides: list[str] | tuple[str, ...], print_hint: str) -> dict[str, Any]:
-    """Compose configs/<config_name>.yaml with Hydra overrides into a resolved dict."""
+def compose_config(
+    config_name: str, overrides: list[str] | tuple[str, ...], print_hint: str, config_dir: Path = CONFIG_DIR
+) -> dict[str, Any]:
+    """Compose <config_dir>/<config_name>.yaml with Hydra overrides into a resolved dict."""
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
     try:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
             composed = compose(config_name=config_name, overrides=list(overrides))
         resolved = OmegaConf.to_container(composed, resolve=True)
     except (HydraException, OmegaConfBaseException) as exc:

@@ -36,7 +36,7 @@ def test_the_three_configs_compose():
     ("name", "overrides", "message"),
     [
         ("nope", [], "no train config 'nope'"),
-        ("cpu_smoke", ["solver.nope=1"], "bad train override"),
+        ("cpu_smoke", ["solver.nope=1"], "bad config override"),
         ("cpu_smoke", ["solver.steps=[50]"], "must be below solver.max_iter"),
         ("cpu_smoke", ["model.norm=LN"], "model.norm='LN'"),
         ("cpu_smoke", ["model.mask=false", "model.keypoints=false"], "enable at least one head"),

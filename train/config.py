@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bpgen.config import CONFIG_DIR, ConfigError
+from bpgen.config import CONFIG_DIR, ConfigError, compose_config
 
 TRAIN_CONFIG_DIR = CONFIG_DIR / "train"
 NORMS = ("FrozenBN", "GN", "SyncBN")
@@ -62,22 +62,12 @@ def available_configs() -> list[str]:
 
 def compose_train_config(name: str, overrides: list[str] | tuple[str, ...] = ()) -> tuple[TrainConfig, dict[str, Any]]:
     """Compose configs/train/<name>.yaml; return the checked config and the resolved dict (saved with the output)."""
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import HydraException
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
     if name not in available_configs():
         raise TrainConfigError(f"no train config {name!r}; choose one of: {', '.join(available_configs())}")
     try:
-        with initialize_config_dir(config_dir=str(TRAIN_CONFIG_DIR), version_base="1.3"):
-            composed = compose(config_name=name, overrides=list(overrides))
-        resolved = OmegaConf.to_container(composed, resolve=True)
-    except (HydraException, OmegaConfBaseException) as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise TrainConfigError(f"bad train override ({first}); see configs/train/base.yaml for the keys") from None
-    assert isinstance(resolved, dict)
-    settings: dict[str, Any] = {str(k): v for k, v in resolved.items()}
+        settings = compose_config(name, overrides, "python -m train.train_net --print-config", TRAIN_CONFIG_DIR)
+    except ConfigError as exc:
+        raise TrainConfigError(str(exc)) from None
     return train_config_from_dict(name, settings), settings
 
 
