@@ -186,7 +186,7 @@ def default_output_dir(config: TrainConfig, spec: DatasetSpec) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train.train_net", description=__doc__.splitlines()[0])
     parser.add_argument("--config-name", default="mask_rcnn_R_50_FPN", help="a file of configs/train/ (no .yaml)")
-    parser.add_argument("--run", help="the run whose RUN/dataset to train on (or dataset=PATH)")
+    parser.add_argument("--run", help="run directory or name whose RUN/dataset to train on (or dataset=PATH)")
     parser.add_argument("--eval-only", action="store_true", help="evaluate the last checkpoint on val")
     parser.add_argument("--num-gpus", type=int, help="GPUs on this machine to use (default: all visible)")
     parser.add_argument("--weights-dir", type=Path, help="default: BPGEN_WEIGHTS_DIR from environment.sh")
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         overrides = list(args.overrides)
         if args.run:
-            overrides.append(f"dataset={Path(args.run) / 'dataset'}")
+            overrides.append(f"dataset={_run_dir(args.run) / 'dataset'}")
         config, resolved = compose_train_config(args.config_name, overrides)
         if args.print_config:
             import yaml
@@ -230,6 +230,15 @@ def main(argv: list[str] | None = None) -> int:
         args=(config, resolved, spec, weights, output_dir, args.eval_only),
     )
     return STOPPED if (output_dir / STOPPED_MARKER).is_file() else 0
+
+
+def _run_dir(run: str) -> Path:
+    """A run directory, or a run name under BPGEN_DATA_ROOT."""
+    if Path(run).is_dir():
+        return Path(run)
+    from bpgen.site import load_site_config
+
+    return load_site_config().data_root / run
 
 
 def _weights_dir() -> Path:
