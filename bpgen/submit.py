@@ -133,7 +133,7 @@ def make_plan(site: SiteConfig, args: argparse.Namespace) -> Plan:
     if problem:
         raise RunError(f"run directory {run.path} cannot be written ({problem}); set BPGEN_DATA_ROOT to a writable dir")
     state = run.check_request(spec, args.force_new_config)
-    jobs = [] if local else cluster.queued_jobs()
+    jobs = cluster.queued_jobs() if cluster.slurm_available() else []  # --local must not race queued tasks
     submissions = run.submissions() if state != "new" else []
     queued = queued_shards(submissions, jobs)
     if state == "changed" and (queued or (run.exists() and running_locally(run))):
