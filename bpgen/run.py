@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import re
 import shutil
 import time
@@ -160,14 +162,22 @@ class Run:
         return [json.loads(line) for line in self.submissions_path.read_text().splitlines() if line.strip()]
 
     def record_submission(self, record: dict[str, Any]) -> None:
-        previous = self.submissions_path.read_text() if self.submissions_path.is_file() else ""
-        line = json.dumps(dict(record, time=shards.utc_now()), separators=(",", ":"))
-        atomic_write_text(self.submissions_path, previous + line + "\n")
+        """Append one line under an exclusive lock (two 2-submit at once must not drop each other's records)."""
+        line = json.dumps(dict(record, time=shards.utc_now()), separators=(",", ":")) + "\n"
+        with open(self.submissions_path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
 
-    def remove_if_empty_new(self) -> None:
-        """Undo a run directory this invocation created when nothing was submitted into it."""
-        if self.path.is_dir() and not self.submissions_path.exists() and not (self.path / "shards").exists():
-            shutil.rmtree(self.path)
+    def undo_freeze(self, created_dir: bool) -> None:
+        """Take back what ``freeze`` wrote for a new run when nothing could be submitted into it."""
+        if self.submissions_path.exists() or (self.path / "shards").exists():
+            return
+        for name in ("run.yaml", "config.yaml", "environment.sh"):
+            (self.path / name).unlink(missing_ok=True)
+        if created_dir:
+            shutil.rmtree(self.path, ignore_errors=True)
 
 
 def resolve_run(name_or_path: str, data_root: Path) -> Run:

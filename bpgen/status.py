@@ -12,13 +12,16 @@ from bpgen.slurm.cluster import QueuedJob
 STATES = ("done", "running", "pending", "failed", "not submitted")
 
 
-def queued_shards(submissions: Iterable[Mapping[str, Any]], jobs: Iterable[QueuedJob]) -> dict[int, QueuedJob]:
-    """Shard -> its queued (pending or running) array task, matching array job ids recorded at submission."""
+def queued_shards(
+    submissions: Iterable[Mapping[str, Any]], jobs: Iterable[QueuedJob], job_name: str | None = None
+) -> dict[int, QueuedJob]:
+    """Shard -> its queued (pending or running) array task, matching array job ids recorded at submission (and the
+    run's job name, so a reused job id of another job never counts)."""
     by_array = {str(s["job_id"]): list(s["shards"]) for s in submissions if s.get("kind") == "render"}
     queued: dict[int, QueuedJob] = {}
     for job in jobs:
         task_shards = by_array.get(job.array_job_id)
-        if task_shards is None:
+        if task_shards is None or (job_name is not None and job.name != job_name):
             continue
         if job.task_id is None:  # an unexpanded array line: all its tasks are queued
             queued.update({k: job for k in task_shards if k not in queued})
@@ -32,11 +35,13 @@ def submitted_shards(submissions: Iterable[Mapping[str, Any]]) -> set[int]:
 
 
 def last_attempt_logs(submissions: Iterable[Mapping[str, Any]]) -> dict[int, str]:
-    """Shard -> ``<array job>_<task>`` of the latest array task that rendered it (its log file's stem)."""
+    """Shard -> ``<array job>_<task>`` (or ``<job>`` for a one-shard job) of the latest task that rendered it: the
+    stem of its log file ``<stem>_0_log.out``."""
     attempts: dict[int, str] = {}
     for s in submissions:
         if s.get("kind") == "render":
-            attempts.update({k: f"{s['job_id']}_{i}" for i, k in enumerate(s["shards"])})
+            array = s.get("array", True)
+            attempts.update({k: f"{s['job_id']}_{i}" if array else str(s["job_id"]) for i, k in enumerate(s["shards"])})
     return attempts
 
 

@@ -33,6 +33,7 @@ from bpgen.slurm.arrays import ArrayChunk, compact_ranges, plan_arrays
 from bpgen.slurm.params import (
     afterok,
     container_runtime,
+    job_name,
     render_array_parameters,
     resource_options,
     stage_job_argv,
@@ -135,10 +136,10 @@ def make_plan(site: SiteConfig, args: argparse.Namespace) -> Plan:
     state = run.check_request(spec, args.force_new_config)
     jobs = cluster.queued_jobs() if cluster.slurm_available() else []  # --local must not race queued tasks
     submissions = run.submissions() if state != "new" else []
-    queued = queued_shards(submissions, jobs)
+    queued = queued_shards(submissions, jobs, job_name("render", name))
     if state == "changed" and (queued or (run.exists() and running_locally(run))):
         raise RunError(f"run {name} still has shards queued or rendering; scancel them before --force-new-config")
-    if local and run.exists() and running_locally(run):
+    if run.exists() and running_locally(run):
         raise LocalRunBusy(f"run {name} is already rendering on this machine; wait for it or use another --run")
     done = run.done_shards(spec.shards) if state == "same" else set()
     to_submit = [k for k in range(spec.shards) if k not in done and k not in queued]
@@ -181,6 +182,7 @@ def submit_slurm(site: SiteConfig, plan: Plan, args: argparse.Namespace) -> int:
         cluster.test_submit(resource_options(site.merge if stage == "merge" else site.train), stage)
     if plan.state == "changed":
         log(f"set the old shards aside in {run.supersede()}")
+    created_dir = not run.path.exists()
     run.freeze(plan.spec, site.values)
     print(describe_plan(plan))
     waiting_on: list[str] = [job.job_id for job in plan.queued.values()]
@@ -188,12 +190,12 @@ def submit_slurm(site: SiteConfig, plan: Plan, args: argparse.Namespace) -> int:
     for chunk in chunks:
         try:
             job_id = submit_chunk(site, plan, chunk, python, args.hold)
-        except cluster.SlurmError:
+        except cluster.SlurmError as exc:
             if not submitted:
                 if plan.state == "new":
-                    run.remove_if_empty_new()
+                    run.undo_freeze(created_dir)
                 raise
-            print(f"error: submitting shards {compact_ranges(chunk.shards)} failed; rerun to submit the rest")
+            print(f"error: submitting shards {compact_ranges(chunk.shards)} failed ({exc}); rerun to submit the rest")
             return 1
         submitted.append(job_id)
         spec = f"array {job_id}, tasks 0-{len(chunk.shards) - 1}" if len(chunk.shards) > 1 else f"job {job_id}"
@@ -201,19 +203,21 @@ def submit_slurm(site: SiteConfig, plan: Plan, args: argparse.Namespace) -> int:
     if not chunks:
         print("  nothing to submit: every shard is DONE or queued")
     dependency = afterok(submitted + waiting_on)
-    for stage in stages:
-        argv = stage_job_argv(stage, site, run.name, run.path, run.logs_dir, dependency)
-        if args.hold:
-            argv.insert(0, "--hold")
-        run.logs_dir.mkdir(exist_ok=True)
-        job_id = cluster.sbatch(argv)
-        run.record_submission({"kind": stage, "job_id": job_id, "dependency": dependency})
-        print(f"  {stage} job {job_id}" + (f" after {dependency}" if dependency else ""))
-        dependency = afterok([job_id])
-    print_next_steps(run, plan.spec, submitted, stages)
-    if args.wait:
-        return wait_for_run(run)
-    return 0
+    try:
+        for stage in stages:
+            argv = stage_job_argv(stage, site, run.name, run.path, run.logs_dir, dependency)
+            if args.hold:
+                argv.insert(0, "--hold")
+            run.logs_dir.mkdir(exist_ok=True)
+            job_id = cluster.sbatch(argv)
+            run.record_submission({"kind": stage, "job_id": job_id, "dependency": dependency})
+            print(f"  {stage} job {job_id}" + (f" after {dependency}" if dependency else ""))
+            dependency = afterok([job_id])
+        print_next_steps(run, plan.spec, submitted, stages)
+        return wait_for_run(run) if args.wait else 0
+    except cluster.SlurmError as exc:  # the shards are submitted: not a refusal (2) but a partial failure
+        print(f"error: {exc}; the render arrays {', '.join(submitted) or '(none)'} are submitted", file=sys.stderr)
+        return 1
 
 
 def submit_chunk(site: SiteConfig, plan: Plan, chunk: ArrayChunk, python: str, hold: bool) -> str:
@@ -260,7 +264,9 @@ def print_dry_run(site: SiteConfig, plan: Plan, chunks: list[ArrayChunk], stages
 
 def print_next_steps(run: Run, spec: RunSpec, submitted: list[str], stages: tuple[str, ...]) -> None:
     if submitted:
-        example = run.slurm_dir / f"{submitted[0]}_0_0_log.out"
+        records = [r for r in run.submissions() if r.get("kind") == "render" and r["job_id"] == submitted[0]]
+        stem = f"{submitted[0]}_0" if records and records[0].get("array", True) else submitted[0]
+        example = run.slurm_dir / f"{stem}_0_log.out"
         print(f"logs: {run.slurm_dir}/<array job>_<task>_0_log.out (e.g. {example}); merge/train: {run.logs_dir}")
     print("next:")
     print(f"  ./2-submit --status {spec.name}        shard table and ETA")
@@ -305,7 +311,7 @@ def collect_status(run: Run, jobs: list[cluster.QueuedJob], local: bool) -> RunS
     count, images = int(manifest["shards"]), int(manifest["images_per_shard"])
     submissions = run.submissions()
     done = run.done_shards(count)
-    queued = queued_shards(submissions, jobs)
+    queued = queued_shards(submissions, jobs, job_name("render", run.name))
     states = shard_states(count, done, queued, submitted_shards(submissions), running_locally=local)
     records = run.done_records(done)
     stems = last_attempt_logs(submissions)

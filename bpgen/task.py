@@ -48,20 +48,15 @@ def child_environment(
     """The render process's environment: only the GPUs Slurm gave the task, threads = the CPUs it was given.
 
     With ``gpus == 0`` every GPU is hidden (a node's GPUs belong to the jobs that asked for them); ``None`` (local
-    runs) leaves GPU visibility alone. With GPUs,
-    Slurm's CUDA_VISIBLE_DEVICES is kept; when Slurm only set SLURM_STEP_GPUS/SLURM_JOB_GPUS it is derived from
-    them. ``threads`` (local pool) or SLURM_CPUS_PER_TASK also caps OpenMP/BLAS thread pools. ``scratch`` is
-    where Blender's temp files go (BPGEN_SCRATCH).
+    runs) leaves GPU visibility alone. With GPUs, Slurm's own CUDA_VISIBLE_DEVICES (numbered within the task's
+    cgroup) is kept as it is. ``threads`` (local pool) or SLURM_CPUS_PER_TASK also caps OpenMP/BLAS thread pools.
+    ``scratch`` is where Blender's temp files go (BPGEN_SCRATCH).
     """
     env = dict(environ)
     if scratch:
         env["BPGEN_SCRATCH"] = scratch
     if gpus == 0:
         env.update({name: "" for name in GPU_VISIBILITY})
-    elif gpus is not None and "CUDA_VISIBLE_DEVICES" not in env:
-        granted = env.get("SLURM_STEP_GPUS") or env.get("SLURM_JOB_GPUS")
-        if granted:
-            env["CUDA_VISIBLE_DEVICES"] = granted
     count = str(threads) if threads else env.get("SLURM_CPUS_PER_TASK", "")
     if count.isdigit():
         env["BPGEN_RENDER_THREADS"] = count

@@ -36,7 +36,9 @@ bpgen_python() {
     fi
     local nv=""
     if [ -n "${CUDA_VISIBLE_DEVICES:-}" ]; then nv="--nv"; fi
-    echo "$runtime exec $nv --bind $BPGEN_DATA_ROOT,$BPGEN_SCRATCH $image python3"
+    local data="$BPGEN_DATA_ROOT"
+    case "$data" in /*) ;; *) data="$BPGEN_HOME/${data#./}" ;; esac
+    echo "$runtime exec $nv --bind $(realpath -m "$data"),$(realpath -m "$BPGEN_SCRATCH") $image python3"
     return
   fi
   local venv="$BPGEN_VENV"

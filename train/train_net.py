@@ -46,7 +46,8 @@ def build_cfg(config: TrainConfig, spec: DatasetSpec, weights: Path | None, outp
     cfg.merge_from_file(model_zoo.get_config_file(config.zoo_config))
     cfg.DATASETS.TRAIN = (spec.splits["train"].name,)
     extra = parse_extra_eval(config.extra_eval or os.environ.get("BPGEN_EXTRA_EVAL", ""))
-    cfg.DATASETS.TEST = (spec.splits["val"].name,) + ((extra[0],) if extra else ())
+    val = (spec.splits["val"].name,) if spec.splits["val"].images else ()  # a one-shard run has no val split
+    cfg.DATASETS.TEST = val + ((extra[0],) if extra else ())
     cfg.MODEL.MASK_ON = config.mask
     cfg.MODEL.KEYPOINT_ON = config.keypoints
     cfg.MODEL.ROI_HEADS.NUM_CLASSES = len(spec.thing_classes)
@@ -89,6 +90,7 @@ def build_cfg(config: TrainConfig, spec: DatasetSpec, weights: Path | None, outp
 
 def make_trainer_class() -> Any:
     from detectron2.engine import DefaultTrainer, HookBase
+    from detectron2.engine.hooks import EvalHook
     from detectron2.evaluation import COCOEvaluator
 
     class StopOnSignal(HookBase):
@@ -116,7 +118,10 @@ def make_trainer_class() -> Any:
 
         def build_hooks(self) -> list[Any]:
             hooks = super().build_hooks()
-            hooks.insert(-1, StopOnSignal())  # before the writers, after the checkpointer
+            # The same place on every rank (rank 0 alone has the writer): just before the evaluation, so the
+            # all-reduce of the stop flag never interleaves with the evaluation's collectives.
+            at = next((i for i, hook in enumerate(hooks) if isinstance(hook, EvalHook)), len(hooks))
+            hooks.insert(at, StopOnSignal())
             return hooks
 
     return Trainer

@@ -78,11 +78,16 @@ def check_configs(run_dir: Path, shards: list[int]) -> str:
     if not reference_path.is_file():
         reference_path = shard_dir(run_dir, shards[0]) / "config.yaml"
     reference = reference_path.read_text()
-    differing = [k for k in shards if (shard_dir(run_dir, k) / "config.yaml").read_text() != reference]
+
+    def text(k: int) -> str | None:
+        path = shard_dir(run_dir, k) / "config.yaml"
+        return path.read_text() if path.is_file() else None
+
+    differing = [k for k in shards if text(k) != reference]
     if differing:
         raise MergeError(
-            f"shards {shard_list(differing)} were rendered with another config than {reference_path}; "
-            "merge them as a separate run or re-render them"
+            f"shards {shard_list(differing)} were rendered with another config than {reference_path} (or lack "
+            "config.yaml); merge them as a separate run or re-render them"
         )
     return reference
 
@@ -243,7 +248,9 @@ def _run_tasks(
                 log(f"merged {index + 1}/{len(tasks)} shards")
     if bar is not None:
         bar.close()
-    reference = results[0].categories if results else None
+    if not results:
+        raise MergeError(f"no shard could be merged (skipped: {shard_list(skipped)}); re-render them")
+    reference = results[0].categories
     differing = [r.shard for r in results if r.categories != reference]
     if differing:
         raise MergeError(
@@ -414,8 +421,13 @@ class SplitStream:
         self.main.flush()
         self.side.flush()
         size, offset = self.side.seek(0, os.SEEK_END), 0
-        while offset < size:
-            offset += os.copy_file_range(self.side.fileno(), self.main.fileno(), size - offset, offset)
+        try:
+            while offset < size:  # in-kernel copy
+                offset += os.copy_file_range(self.side.fileno(), self.main.fileno(), size - offset, offset)
+        except OSError:  # file systems without copy_file_range: copy what is left through user space
+            self.main.seek(0, os.SEEK_END)
+            self.side.seek(offset)
+            shutil.copyfileobj(self.side, self.main, 1 << 24)
         self.main.seek(0, os.SEEK_END)
         tail = b'],"info":' + orjson.dumps(info) + b',"licenses":[],"categories":' + orjson.dumps(categories) + b"}\n"
         self.main.write(tail)
