@@ -10,6 +10,8 @@ run's config or superseded shards, unless ``--all``, which removes whole runs af
 from __future__ import annotations
 
 import argparse
+import fcntl
+import json
 import os
 import shutil
 import sys
@@ -44,7 +46,29 @@ def tree_size(path: Path) -> int:
 
 
 def _age_days(path: Path, now: float) -> float:
-    return (now - path.lstat().st_mtime) / DAY
+    """Days since anything under ``path`` last changed (a rendering shard writes into subdirectories)."""
+    newest = path.lstat().st_mtime
+    if path.is_dir() and not path.is_symlink():
+        for root, dirs, files in os.walk(path, followlinks=False):
+            for name in dirs + files:
+                try:
+                    newest = max(newest, os.lstat(os.path.join(root, name)).st_mtime)
+                except OSError:
+                    pass
+    return (now - newest) / DAY
+
+
+def _lock_held(path: Path) -> bool:
+    """True while another process holds the flock of ``path`` (a local render or a merge of the run)."""
+    if not path.is_file():
+        return False
+    with open(path) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
 
 
 def _inside(path: Path, roots: list[Path]) -> bool:
@@ -62,33 +86,66 @@ def _runs(data_root: Path, run: Path | None) -> list[Path]:
 
 
 def plan_removals(
-    data_root: Path, scratch: Path, run: Path | None, older_than_days: float, everything: bool, now: float
+    data_root: Path,
+    scratch: Path,
+    run: Path | None,
+    older_than_days: float,
+    everything: bool,
+    now: float,
+    queued_job_ids: frozenset[str] = frozenset(),
 ) -> list[Removal]:
-    """What 00-clean would remove (pure apart from reading the tree)."""
+    """What 00-clean would remove (pure apart from reading the tree). Runs that a local render or a merge is
+    working on keep their temp dirs; files of jobs still in the queue (``queued_job_ids``) are kept."""
     roots = [data_root.resolve()] + ([scratch.resolve()] if scratch.is_dir() else [])
     found: list[tuple[Path, str]] = []
     if scratch.is_dir():
         temps = scratch.glob("bpgen_bproc_*")
         found += [(p, "Blender temp dir") for p in temps if _age_days(p, now) >= older_than_days]
     for run_dir in _runs(data_root, run):
+        busy = _lock_held(run_dir / ".local.lock") or _lock_held(run_dir / ".merge.lock")
         if everything:
-            found.append((run_dir, "whole run (--all)"))
+            if not busy:
+                found.append((run_dir, "whole run (--all)"))
             continue
-        found += [
-            (p, "incomplete shard temp dir")
-            for p in (run_dir / "shards").glob(".shard_*.tmp")
-            if _age_days(p, now) >= older_than_days
-        ]
-        found += [(p, "interrupted merge") for p in (run_dir / ".dataset.tmp", run_dir / ".dataset.old") if p.exists()]
+        queued_run = any(
+            str(s.get("job_id")) in queued_job_ids for s in _submissions(run_dir) if s.get("kind") == "render"
+        )
+        if not busy and not queued_run:  # a queued task may resume its shard's temp dir
+            found += [
+                (p, "incomplete shard temp dir")
+                for p in (run_dir / "shards").glob(".shard_*.tmp")
+                if _age_days(p, now) >= older_than_days
+            ]
+        if not busy:
+            merges = (run_dir / ".dataset.tmp", run_dir / ".dataset.old")
+            found += [(p, "interrupted merge") for p in merges if p.exists()]
         for folder, reason in (("slurm", "submitit pickle/script/log"), ("logs", "job log")):
             directory = run_dir / folder
             if directory.is_dir() and not directory.is_symlink():
                 found += [
                     (p, reason)
                     for p in sorted(directory.iterdir())
-                    if (p.is_file() or p.is_symlink()) and _age_days(p, now) >= older_than_days
+                    if (p.is_file() or p.is_symlink())
+                    and p.name.split("_", 1)[0] not in queued_job_ids  # pickles a pending task still needs
+                    and _age_days(p, now) >= older_than_days
                 ]
     return [Removal(p, reason, tree_size(p)) for p, reason in found if _inside(p, roots)]
+
+
+def _submissions(run_dir: Path) -> list[dict[str, object]]:
+    path = run_dir / "submissions.jsonl"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def queued_job_ids() -> frozenset[str]:
+    """Job ids (array job ids included) of this user's queued jobs; empty without Slurm."""
+    from bpgen.slurm import cluster
+
+    if not cluster.slurm_available():
+        return frozenset()
+    return frozenset(i for job in cluster.queued_jobs() for i in (job.array_job_id, job.job_id.split("_")[0]))
 
 
 def remove(path: Path) -> None:
@@ -130,7 +187,15 @@ def main(argv: list[str] | None = None) -> int:
         if data_root not in run.parents:
             print(f"error: {run} is outside BPGEN_DATA_ROOT={data_root}; give a run inside it", file=sys.stderr)
             return 2
-    removals = plan_removals(data_root, site.scratch, run, args.older_than, args.all, time.time())
+    try:
+        queued = queued_job_ids()
+    except RuntimeError as exc:
+        print(
+            f"error: cannot read the queue ({exc}); 00-clean will not guess which files jobs still need",
+            file=sys.stderr,
+        )
+        return 2
+    removals = plan_removals(data_root, site.scratch, run, args.older_than, args.all, time.time(), queued)
     total = sum(r.size for r in removals)
     for removal in removals:
         verb = "would remove" if args.dry_run else "remove"

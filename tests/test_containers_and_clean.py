@@ -131,7 +131,7 @@ def tree(tmp_path: Path) -> dict[str, Path]:
     paths = {
         "done": make(run / "shards" / "shard_000000" / "DONE.json"),
         "image": make(run / "shards" / "shard_000000" / "images" / "000000.jpg"),
-        "old_tmp": age(make(run / "shards" / ".shard_000001.tmp" / "images" / "000000.jpg").parent.parent),
+        "old_tmp": age(age(make(run / "shards" / ".shard_000001.tmp" / "images" / "000000.jpg").parent).parent),
         "new_tmp": make(run / "shards" / ".shard_000002.tmp" / "scenes" / "scene_00000.json", old=False).parent.parent,
         "dataset": make(run / "dataset" / "stats.json"),
         "merge_tmp": make(run / ".dataset.tmp" / "stats.json").parent,
@@ -140,7 +140,7 @@ def tree(tmp_path: Path) -> dict[str, Path]:
         "new_log": make(run / "slurm" / "16_0_0_log.out", old=False),
         "old_job_log": make(run / "logs" / "merge_17.log"),
         "config": make(run / "config.yaml"),
-        "bproc_tmp": age(make(scratch / "bpgen_bproc_abc" / "blend.tmp").parent),
+        "bproc_tmp": age(make(scratch / "bpgen_bproc_abc" / "blend.tmp").parent),  # its file is old too
         "foreign_tmp": age(make(scratch / "someone_else" / "f").parent),
         "outside_file": make(outside / "precious.txt"),
         "outside_run_file": make(outside / "run" / "shards" / ".shard_000000.tmp" / "x"),
@@ -189,3 +189,25 @@ def test_clean_all_needs_confirmation_and_stays_inside_the_data_root(tree: dict[
     assert result.returncode == 0 and not tree["run"].exists()
     assert tree["outside_run_file"].exists() and tree["outside_file"].exists()  # evil -> outside was not followed
     assert clean(tree, "nope").returncode == 2
+
+
+def test_clean_keeps_what_queued_jobs_and_running_merges_need(tree: dict[str, Path]):
+    import fcntl
+
+    from bpgen.clean import plan_removals
+
+    def planned(**kwargs: object) -> set[Path]:
+        removals = plan_removals(tree["root"], tree["scratch"], None, 7.0, False, time.time(), **kwargs)  # type: ignore[arg-type]
+        return {r.path for r in removals}
+
+    (tree["run"] / "submissions.jsonl").write_text('{"kind": "render", "job_id": "15", "shards": [0, 1]}\n')
+    queued = planned(queued_job_ids=frozenset({"15"}))
+    assert tree["old_pickle"] not in queued and tree["old_log"] not in queued  # a pending task still reads them
+    assert tree["old_tmp"] not in queued  # a queued task may resume it
+    assert tree["old_job_log"] in queued
+    with open(tree["run"] / ".merge.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        busy = planned()
+    assert tree["merge_tmp"] not in busy and tree["old_tmp"] not in busy and tree["old_pickle"] in busy
+    os.utime(tree["old_tmp"] / "images" / "000000.jpg")  # written just now: the shard is rendering
+    assert tree["old_tmp"] not in planned()
