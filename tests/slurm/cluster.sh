@@ -46,6 +46,9 @@ ClusterName=bpgen-test
 SlurmctldHost=$host
 SlurmUser=root
 AuthType=auth/munge
+# Credentials live 10 s (default 120): this is also how long a requeued job waits before it may start again,
+# so the requeue tests see the resume within seconds instead of two minutes.
+AuthInfo=cred_expire=10
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
