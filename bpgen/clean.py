@@ -10,7 +10,6 @@ run's config or superseded shards, unless ``--all``, which removes whole runs af
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import shutil
@@ -19,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bpgen.locks import lock_held
 from bpgen.site import SiteConfigError, load_site_config
 
 DAY = 86400.0
@@ -58,19 +58,6 @@ def _age_days(path: Path, now: float) -> float:
     return (now - newest) / DAY
 
 
-def _lock_held(path: Path) -> bool:
-    """True while another process holds the flock of ``path`` (a local render or a merge of the run)."""
-    if not path.is_file():
-        return False
-    with open(path) as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return False
-
-
 def _inside(path: Path, roots: list[Path]) -> bool:
     """The path itself (not what a symlink points to) lies under one of the roots."""
     parent = path.parent.resolve()
@@ -102,7 +89,7 @@ def plan_removals(
         temps = scratch.glob("bpgen_bproc_*")
         found += [(p, "Blender temp dir") for p in temps if _age_days(p, now) >= older_than_days]
     for run_dir in _runs(data_root, run):
-        busy = _lock_held(run_dir / ".local.lock") or _lock_held(run_dir / ".merge.lock")
+        busy = lock_held(run_dir / ".local.lock") or lock_held(run_dir / ".merge.lock")
         if everything:
             if not busy:
                 found.append((run_dir, "whole run (--all)"))

@@ -7,7 +7,6 @@ as on Slurm (same command, same frozen config). One local run per run directory 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import queue
 import signal
@@ -18,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from bpgen.locks import exclusive_lock, lock_held
 from bpgen.progress import log
 from bpgen.run import Run
 from bpgen.task import child_environment, render_command
@@ -50,37 +50,17 @@ def cpu_slots(cpus: Sequence[int], workers: int) -> list[list[int]]:
 @contextlib.contextmanager
 def local_lock(run: Run) -> Iterator[None]:
     run.path.mkdir(parents=True, exist_ok=True)
-    with open(run.path / LOCK_NAME, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            message = f"run {run.name} is already rendering on this machine (pid {holder}); wait for it"
-            raise LocalRunBusy(message) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        try:
-            yield
-        finally:
-            handle.seek(0)
-            handle.truncate()
+
+    def busy(holder: str) -> LocalRunBusy:
+        return LocalRunBusy(f"run {run.name} is already rendering on this machine (pid {holder}); wait for it")
+
+    with exclusive_lock(run.path / LOCK_NAME, busy):
+        yield
 
 
 def running_locally(run: Run) -> bool:
     """True while a local run holds the run's lock."""
-    path = run.path / LOCK_NAME
-    if not path.is_file():
-        return False
-    with open(path) as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return False
+    return lock_held(run.path / LOCK_NAME)
 
 
 class _Pool:

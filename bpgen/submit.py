@@ -213,7 +213,8 @@ def submit_slurm(site: SiteConfig, plan: Plan, args: argparse.Namespace) -> int:
             run.record_submission({"kind": stage, "job_id": job_id, "dependency": dependency})
             print(f"  {stage} job {job_id}" + (f" after {dependency}" if dependency else ""))
             dependency = afterok([job_id])
-        print_next_steps(run, plan.spec, submitted, stages)
+        stem = None if not submitted else f"{submitted[0]}_0" if len(chunks[0].shards) > 1 else submitted[0]
+        print_next_steps(run, plan.spec, stem, stages)
         return wait_for_run(run) if args.wait else 0
     except cluster.SlurmError as exc:  # the shards are submitted: not a refusal (2) but a partial failure
         print(f"error: {exc}; the render arrays {', '.join(submitted) or '(none)'} are submitted", file=sys.stderr)
@@ -262,11 +263,10 @@ def print_dry_run(site: SiteConfig, plan: Plan, chunks: list[ArrayChunk], stages
     return 0
 
 
-def print_next_steps(run: Run, spec: RunSpec, submitted: list[str], stages: tuple[str, ...]) -> None:
-    if submitted:
-        records = [r for r in run.submissions() if r.get("kind") == "render" and r["job_id"] == submitted[0]]
-        stem = f"{submitted[0]}_0" if records and records[0].get("array", True) else submitted[0]
-        example = run.slurm_dir / f"{stem}_0_log.out"
+def print_next_steps(run: Run, spec: RunSpec, log_stem: str | None, stages: tuple[str, ...]) -> None:
+    """``log_stem``: the first submitted task's (``<array>_0``, or ``<job>`` for a one-shard job), if any."""
+    if log_stem:
+        example = run.slurm_dir / f"{log_stem}_0_log.out"
         print(f"logs: {run.slurm_dir}/<array job>_<task>_0_log.out (e.g. {example}); merge/train: {run.logs_dir}")
     print("next:")
     print(f"  ./2-submit --status {spec.name}        shard table and ETA")

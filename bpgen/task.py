@@ -69,18 +69,11 @@ def _ignore_usr2() -> None:
     signal.signal(signal.SIGUSR2, signal.SIG_IGN)
 
 
-def run_render(command: list[str], env: dict[str, str], log_path: Path | None = None) -> None:
-    """Run a render process to completion; ShardFailed names the exit status (and log) otherwise."""
-    if log_path is None:
-        status = subprocess.run(command, env=env, preexec_fn=_ignore_usr2, check=False).returncode
-    else:
-        with open(log_path, "ab") as log:
-            status = subprocess.run(
-                command, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_ignore_usr2, check=False
-            ).returncode
+def run_render(command: list[str], env: dict[str, str]) -> None:
+    """Run a render process to completion (output into the task's log); ShardFailed names its exit status."""
+    status = subprocess.run(command, env=env, preexec_fn=_ignore_usr2, check=False).returncode
     if status != 0:
-        where = f"; see {log_path}" if log_path else ""
-        raise ShardFailed(f"`{' '.join(command[2:7])}` exited with status {status}{where}")
+        raise ShardFailed(f"`{' '.join(command[2:7])}` exited with status {status}")
 
 
 class RenderShardTask(Checkpointable):

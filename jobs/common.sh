@@ -5,14 +5,17 @@ source "$BPGEN_HOME/environment.sh"
 
 bpgen_log() { echo "[bpgen $(date +%H:%M:%S)] $*" >&2; }
 
+# bpgen_abs PATH: environment.sh paths are relative to the checkout.
+bpgen_abs() { case "$1" in /*) echo "$1" ;; *) echo "$BPGEN_HOME/${1#./}" ;; esac; }
+
 # bpgen_run_dir NAME_OR_PATH: a run directory (holding run.yaml) given by path or by name under BPGEN_DATA_ROOT.
 bpgen_run_dir() {
-  local run="$1" root="$BPGEN_DATA_ROOT"
+  local run="$1" root
+  root="$(bpgen_abs "$BPGEN_DATA_ROOT")"
   if [ -z "$run" ]; then
     echo "error: no run given; use: sbatch $0 RUN (a run name or directory), or export BPGEN_RUN=RUN" >&2
     exit 2
   fi
-  case "$root" in /*) ;; *) root="$BPGEN_HOME/${root#./}" ;; esac
   local dir
   for dir in "$run" "$root/$run"; do
     if [ -f "$dir/run.yaml" ]; then
@@ -36,13 +39,11 @@ bpgen_python() {
     fi
     local nv=""
     if [ -n "${CUDA_VISIBLE_DEVICES:-}" ]; then nv="--nv"; fi
-    local data="$BPGEN_DATA_ROOT"
-    case "$data" in /*) ;; *) data="$BPGEN_HOME/${data#./}" ;; esac
-    echo "$runtime exec $nv --bind $(realpath -m "$data"),$(realpath -m "$BPGEN_SCRATCH") $image python3"
+    echo "$runtime exec $nv --bind $(realpath -m "$(bpgen_abs "$BPGEN_DATA_ROOT")"),$(realpath -m "$BPGEN_SCRATCH") $image python3"
     return
   fi
-  local venv="$BPGEN_VENV"
-  case "$venv" in /*) ;; *) venv="$BPGEN_HOME/$venv" ;; esac
+  local venv
+  venv="$(bpgen_abs "$BPGEN_VENV")"
   if [ ! -x "$venv/bin/python" ]; then
     echo "error: no bpgen environment at $venv; run ./0-setup on a node that shares this file system" >&2
     exit 2

@@ -9,11 +9,9 @@ at the same time is refused (lock file). The same inputs give byte-identical fil
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 import sys
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +23,14 @@ import yaml
 
 import bpgen
 from bpgen.atomic import atomic_write_image, atomic_write_json
+from bpgen.locks import exclusive_lock
 from bpgen.merge.config import MergeConfig
 from bpgen.merge.plan import SPLITS, parse_badlist, plan_shards, split_shards
 from bpgen.merge.shard_merge import ShardError, ShardResult, ShardTask, merge_shard
 from bpgen.merge.stats import DatasetStats, write_plots
 from bpgen.progress import log
 from bpgen.shard import DONE, shard_dir, shard_name
+from bpgen.slurm.arrays import compact_ranges
 
 DATASET = "dataset"
 LOCK = ".merge.lock"
@@ -40,20 +40,11 @@ class MergeError(ValueError):
     """The run cannot be merged as asked; the message names the shards and the fix."""
 
 
-@contextlib.contextmanager
-def merge_lock(run_dir: Path) -> Iterator[None]:
-    with open(run_dir / LOCK, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "?"
-            raise MergeError(f"another merge of {run_dir} is running (pid {holder}); wait for it to finish") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        yield
+def merge_lock(run_dir: Path) -> contextlib.AbstractContextManager[None]:
+    def busy(holder: str) -> MergeError:
+        return MergeError(f"another merge of {run_dir} is running (pid {holder}); wait for it to finish")
+
+    return exclusive_lock(run_dir / LOCK, busy)
 
 
 def expected_shards(run_dir: Path) -> int:
@@ -66,8 +57,6 @@ def expected_shards(run_dir: Path) -> int:
 
 
 def shard_list(ids: list[int]) -> str:
-    from bpgen.slurm.arrays import compact_ranges
-
     return compact_ranges(ids)
 
 
@@ -191,6 +180,7 @@ def _merge_locked(
             bop=config.bop,
             bop_chunk_size=config.bop_chunk_size,
             sample_positions=samples,
+            expected_counts=(manifests[k]["counts"]["images"], manifests[k]["counts"]["annotations"]),
         )
         for k in shards
     ]

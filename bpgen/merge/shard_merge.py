@@ -22,7 +22,6 @@ import orjson
 
 from bpgen.merge.plan import ShardPlan, merged_name
 from bpgen.merge.stats import DatasetStats, StatsBuilder
-from bpgen.shard import DONE
 
 
 class ShardError(ValueError):
@@ -41,6 +40,7 @@ class ShardTask:
     bop: bool
     bop_chunk_size: int
     sample_positions: frozenset[int]  # global image positions (0-based) drawn for the contact sheet
+    expected_counts: tuple[int, int]  # images, annotations of its DONE.json (read once, by the main process)
 
 
 @dataclass
@@ -60,12 +60,11 @@ class ShardResult:
 _PERSON_SCALARS = re.compile(rb'"(visib_fract|truncation|extremeness)":(-?[0-9.eE+-]+)')
 
 
-def load_shard(shard_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """DONE manifest and coco.json of a shard, checked against each other and the images on disk (frames.jsonl is
-    streamed by ``iter_frames``; its line count is checked as it is read)."""
+def load_shard(shard_dir: Path, expected_counts: tuple[int, int]) -> dict[str, Any]:
+    """coco.json of a shard, checked against its DONE counts and the images on disk (frames.jsonl is streamed by
+    ``iter_frames``; its line count is checked as it is read)."""
     name = shard_dir.name
     try:
-        done = orjson.loads((shard_dir / DONE).read_bytes())
         coco = orjson.loads((shard_dir / "coco.json").read_bytes())
         if not (shard_dir / "frames.jsonl").is_file():
             raise FileNotFoundError(2, "missing", str(shard_dir / "frames.jsonl"))
@@ -77,16 +76,15 @@ def load_shard(shard_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     images, annotations = coco.get("images"), coco.get("annotations")
     if not isinstance(images, list) or not isinstance(annotations, list) or not coco.get("categories"):
         raise ShardError(f"{name}: coco.json lacks images, annotations or categories")
-    counts = done.get("counts", {})
-    if (len(images), len(annotations)) != (counts.get("images"), counts.get("annotations")):
+    if (len(images), len(annotations)) != expected_counts:
         raise ShardError(
             f"{name}: coco.json has {len(images)} images / {len(annotations)} annotations but DONE.json says "
-            f"{counts.get('images')} / {counts.get('annotations')}"
+            f"{expected_counts[0]} / {expected_counts[1]}"
         )
     for image in images:
         if image["file_name"].split("/", 1)[-1] not in present:
             raise ShardError(f"{name}: image {image['file_name']} is missing")
-    return done, coco
+    return coco
 
 
 def iter_frames(shard_dir: Path, full: bool) -> Iterator[dict[str, Any]]:
@@ -152,7 +150,7 @@ def keep_annotation(annotation: dict[str, Any], task: ShardTask) -> str | None:
 
 
 def merge_shard(task: ShardTask) -> ShardResult:
-    _, coco = load_shard(task.shard_dir)
+    coco = load_shard(task.shard_dir, task.expected_counts)
     plan = task.plan
     result = ShardResult(plan.shard, plan.split, coco["categories"])
     result.images_in_shard, result.annotations_in_shard = len(coco["images"]), len(coco["annotations"])

@@ -1,4 +1,4 @@
-"""The cluster's own commands (scontrol, squeue, sbatch, scancel): run them, parse their output.
+"""The cluster's own commands (scontrol, squeue, sbatch): run them, parse their output.
 
 Never ``sacct``: clusters often run without accounting. Every failure is a ``SlurmError`` whose message
 carries Slurm's own words.
@@ -94,8 +94,3 @@ def sbatch(argv: Sequence[str]) -> str:
     """Submit with ``sbatch --parsable``; returns the job id."""
     out = _run(["sbatch", "--parsable", *argv], "sbatch failed")
     return out.strip().split(";")[0]
-
-
-def scancel(job_ids: Sequence[str]) -> None:
-    if job_ids:
-        _run(["scancel", *job_ids], "scancel failed")
