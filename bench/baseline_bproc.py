@@ -26,7 +26,7 @@ def main() -> None:
     t0 = time.perf_counter()
     from bpgen.blender.bproc_adapter import load_blenderproc
     from bpgen.blender.scene import BlenderScene
-    from bpgen.body import MannequinBody
+    from bpgen.bodies.mannequin import MannequinBody
     from bpgen.config import compose_render_config
     from bpgen.scene.plan import plan_scene
     from bpgen.shard import scene_seed

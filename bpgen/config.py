@@ -11,9 +11,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bpgen.appearance.vocabulary import (
+    AGE_BANDS,
+    BOTTOMS,
+    FABRICS,
+    FEET,
+    HAIR_COLORS,
+    HAIR_STYLES,
+    SEXES,
+    SKIN_TONE_BANDS,
+    TOPS,
+)
+from bpgen.photometry import PhotoConfig, photo_config_from_dict
 from bpgen.poses.orientation import ORIENTATION_MODES
 from bpgen.poses.person import PoseConfig
 from bpgen.poses.sampler import STRATEGIES
+from bpgen.scene.world import WorldConfig, world_config_from_dict
+from bpgen.validate import ConfigError, FloatRange, IntRange
+from bpgen.validate import choice as _choice
+from bpgen.validate import positive as _positive
+from bpgen.validate import range_pair as _range
+from bpgen.validate import weights as _weights
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 MODES = ("pose", "occlusion", "viewpoint")
@@ -21,9 +39,13 @@ VIEWPOINTS = ("top_down", "worms_eye", "close_up", "wide_fov", "narrow_fov")
 DENOISERS = ("OPENIMAGEDENOISE", "OPTIX", "none")
 DEVICES = ("auto", "optix", "cuda", "cpu")
 IMAGE_FORMATS = ("jpg", "png")
+BODIES = ("anny", "mannequin")
 TOP_LEVEL_KEYS = {
     "mode",
     "pose",
+    "body",
+    "world",
+    "photo",
     "scene",
     "camera",
     "labels",
@@ -39,14 +61,6 @@ TOP_LEVEL_KEYS = {
     "threads",
     "max_bounces",
 }
-
-
-class ConfigError(ValueError):
-    """A configuration value is wrong; the message says how to fix it."""
-
-
-IntRange = tuple[int, int]
-FloatRange = tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -75,9 +89,31 @@ class ModeConfig:
 
 
 @dataclass(frozen=True)
+class BodyConfig:
+    """Which body model, and how people are drawn (configs/body/*.yaml). Mannequin: shape_std/clip only."""
+
+    name: str
+    shape_std: float = 1.0
+    shape_clip: float = 2.5
+    age_years: FloatRange = (4.0, 80.0)
+    age_mix: dict[str, float] = field(default_factory=lambda: {"adult": 1.0})
+    sex_mix: dict[str, float] = field(default_factory=lambda: {"female": 1.0, "male": 1.0})
+    skin_tone_mix: tuple[float, ...] = (1.0,) * SKIN_TONE_BANDS
+    hair_style_mix: dict[str, float] = field(default_factory=lambda: {"short": 1.0})
+    hair_color_mix: dict[str, float] = field(default_factory=lambda: {"brown": 1.0})
+    top_mix: dict[str, float] = field(default_factory=lambda: {"short_sleeve": 1.0})
+    bottom_mix: dict[str, float] = field(default_factory=lambda: {"trousers": 1.0})
+    feet_mix: dict[str, float] = field(default_factory=lambda: {"shoes": 1.0})
+    fabric_mix: dict[str, float] = field(default_factory=lambda: {"solid": 1.0})
+
+
+@dataclass(frozen=True)
 class RenderConfig:
     mode: ModeConfig
     pose: PoseConfig
+    body: BodyConfig
+    world: WorldConfig
+    photo: PhotoConfig
     scene: SceneConfig
     camera: CameraConfig
     seed: int
@@ -100,43 +136,6 @@ class RenderConfig:
     @property
     def height(self) -> int:
         return self.resolution[1]
-
-
-def _range(value: Any, key: str, kind: type, minimum: float) -> tuple[Any, Any]:
-    try:
-        low, high = (kind(v) for v in value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{key} must be a [min, max] pair of numbers, got {value!r}; e.g. {key}=[1,3]") from None
-    if low < minimum or high < low:
-        raise ConfigError(f"{key}={value!r} must satisfy {minimum} <= min <= max; fix {key}")
-    return low, high
-
-
-def _positive(value: Any, key: str, kind: type = int, allow_zero: bool = False) -> Any:
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{key} must be a number, got {value!r}") from None
-    if isinstance(value, bool) or number < 0 or (number == 0 and not allow_zero) or number != value:
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ConfigError(f"{key} must be {'an integer' if kind is int else 'a number'} {bound}, got {value!r}")
-    return number
-
-
-def _choice(value: Any, key: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ConfigError(f"{key}={value!r} is not valid; use one of: {', '.join(choices)}")
-    return str(value)
-
-
-def _weights(value: Any, key: str, known: tuple[str, ...]) -> dict[str, float]:
-    weights = dict(value or {})
-    unknown = sorted(set(weights) - set(known))
-    if unknown:
-        raise ConfigError(f"{key} has unknown entries {unknown}; valid: {', '.join(known)}")
-    if any(float(w) < 0 for w in weights.values()) or sum(float(w) for w in weights.values()) <= 0:
-        raise ConfigError(f"{key} weights must be >= 0 with at least one > 0, got {weights}")
-    return {k: float(w) for k, w in weights.items()}
 
 
 def render_config_from_dict(cfg: dict[str, Any]) -> RenderConfig:
@@ -169,11 +168,12 @@ def render_config_from_dict(cfg: dict[str, Any]) -> RenderConfig:
             orientation_mix=_weights(pose["orientation_mix"], "pose.orientation_mix", ORIENTATION_MODES),
             extreme_probability=extreme_probability,
             family_jitter_deg=float(pose["family_jitter_deg"]),
-            shape_std=float(pose["shape_std"]),
-            shape_clip=float(pose["shape_clip"]),
             max_attempts=_positive(pose["max_attempts"], "pose.max_attempts"),
             self_collision_shrink=float(pose["self_collision_shrink"]),
         ),
+        body=body_config_from_dict(cfg["body"]),
+        world=world_config_from_dict(cfg["world"]),
+        photo=photo_config_from_dict(cfg["photo"]),
         scene=SceneConfig(
             floor_size=_positive(float(scene["floor_size"]), "scene.floor_size", float),
             walls=_range(scene["walls"], "scene.walls", int, 0),
@@ -199,6 +199,37 @@ def render_config_from_dict(cfg: dict[str, Any]) -> RenderConfig:
         threads=_positive(cfg["threads"], "threads", allow_zero=True),
         max_bounces=_positive(cfg["max_bounces"], "max_bounces", allow_zero=True),
         min_visible_pixels=_positive(cfg["labels"]["min_visible_pixels"], "labels.min_visible_pixels"),
+    )
+
+
+def body_config_from_dict(body: dict[str, Any]) -> BodyConfig:
+    name = _choice(body.get("name"), "body", BODIES)
+    if name == "mannequin":
+        return BodyConfig(name, shape_std=float(body["shape_std"]), shape_clip=float(body["shape_clip"]))
+    low, high = _range(body["age_years"], "body.age_years", float, 0.0)
+    if high > 90.0:
+        raise ConfigError(f"body.age_years={body['age_years']!r} goes past 90 years, anny's oldest; lower it")
+    age_mix = _weights(body["age_mix"], "body.age_mix", tuple(AGE_BANDS))
+    if not any(w > 0 and AGE_BANDS[band][0] <= high and AGE_BANDS[band][1] > low for band, w in age_mix.items()):
+        raise ConfigError(
+            f"body.age_mix gives no weight to an age band inside body.age_years={[low, high]}; fix either"
+        )
+    tones = body["skin_tone_mix"]
+    if not isinstance(tones, list | tuple) or len(tones) != SKIN_TONE_BANDS:
+        raise ConfigError(f"body.skin_tone_mix must list {SKIN_TONE_BANDS} weights (Monk scale 1..10), got {tones!r}")
+    tone_weights = _weights({str(i): w for i, w in enumerate(tones)}, "body.skin_tone_mix", tuple(map(str, range(10))))
+    return BodyConfig(
+        name,
+        age_years=(low, high),
+        age_mix=age_mix,
+        sex_mix=_weights(body["sex_mix"], "body.sex_mix", SEXES),
+        skin_tone_mix=tuple(tone_weights.get(str(i), 0.0) for i in range(SKIN_TONE_BANDS)),
+        hair_style_mix=_weights(body["hair_style_mix"], "body.hair_style_mix", HAIR_STYLES),
+        hair_color_mix=_weights(body["hair_color_mix"], "body.hair_color_mix", HAIR_COLORS),
+        top_mix=_weights(body["top_mix"], "body.top_mix", TOPS),
+        bottom_mix=_weights(body["bottom_mix"], "body.bottom_mix", BOTTOMS),
+        feet_mix=_weights(body["feet_mix"], "body.feet_mix", FEET),
+        fabric_mix=_weights(body["fabric_mix"], "body.fabric_mix", FABRICS),
     )
 
 

@@ -6,10 +6,19 @@ from typing import Any
 
 import numpy as np
 
-from bpgen.labels import label_person
+from bpgen.labels import keypoint_visibility, label_person
 from bpgen.scene.plan import FrameCamera, ScenePlan
 
 BODY_JOINT_COUNT = 22  # pelvis + the 21 SMPL-X body joints; finger joints are not saved
+# COCO-WholeBody's foot points (big toe, small toe, heel per foot) lie on the skin (or shoe): surface tolerance
+FOOT_KEYPOINTS = ("left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel")
+FOOT_TOLERANCES = np.full(len(FOOT_KEYPOINTS), 0.04)
+
+
+def person_attributes(person: Any) -> dict[str, Any]:
+    """Who the person is and how they look (body model, age, sex, height, BMI, skin tone, hair, garments)."""
+    look = person.look.labels() if person.look is not None else {}
+    return dict(person.shape.attributes) | look
 
 
 def _round(values: Any, digits: int = 5) -> list[Any]:
@@ -35,6 +44,7 @@ def frame_labels(
         index = index_of.get(name, -1)  # -1: not in the instance map (entirely hidden or outside)
         label = label_person(camera, posed.vertices, posed.faces, posed.keypoints, instance_map, depth_map, index)
         annotated = label.visible_area >= min_visible_pixels
+        attributes = person_attributes(person)
         if annotated:
             annotations.append(
                 {
@@ -48,9 +58,20 @@ def frame_labels(
                     "extremeness": round(person.extremeness, 4),
                     "person_index": len(persons),
                 }
+                | attributes
             )
         rotation_cam = w2c[:3, :3] @ person.rotation
         translation_cam = camera.to_camera(person.translation[None])[0]
+        feet: dict[str, Any] = {}
+        if posed.foot_keypoints is not None:
+            uv, depth = camera.project(posed.foot_keypoints)
+            flags = keypoint_visibility(uv, depth, instance_map, depth_map, index, FOOT_TOLERANCES)
+            feet = {
+                "foot_keypoint_names": list(FOOT_KEYPOINTS),
+                "foot_keypoints_cam": _round(camera.to_camera(posed.foot_keypoints)),
+                "foot_keypoints_2d": _round(uv, 2),
+                "foot_keypoints_visibility": flags.tolist(),
+            }
         persons.append(
             {
                 "name": name,
@@ -59,7 +80,7 @@ def frame_labels(
                 "orientation": person.orientation,
                 "extremeness": round(person.extremeness, 4),
                 "inversion_deg": round(person.inversion_deg, 2),
-                "shape": _round(person.shape),
+                "shape": _round(person.shape.values),
                 "body_pose": _round(person.angles.body_pose),
                 "rotation_world": _round(person.rotation),
                 "translation_world": _round(person.translation),
@@ -78,6 +99,8 @@ def frame_labels(
                 "visib_fract": round(label.visib_fract, 4),
                 "truncation": round(label.truncation, 4),
             }
+            | attributes
+            | feet
         )
     record = {
         "viewpoint": view.viewpoint,

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from bpgen.body import KEYPOINT_DEPTH_TOLERANCE
+from bpgen.bodies import KEYPOINT_DEPTH_TOLERANCE
 from bpgen.camera import Camera
 from bpgen.keypoints import COCO_KEYPOINTS
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from bpgen import shard as shards
 from bpgen.atomic import atomic_write_image, unwritable_reason
-from bpgen.body import BodyAssetError, MannequinBody
+from bpgen.bodies import BodyAssetError, load_body
 from bpgen.config import ConfigError, RenderConfig, compose_render_config, load_resolved_config
 from bpgen.errors import DeviceError
 from bpgen.hostinfo import host_info, package_versions
@@ -155,7 +155,7 @@ def render_shard(run_dir: Path, shard: int, images: int, config: RenderConfig, r
             )
         log(f"{final.name} is already DONE; skipping")
         return final
-    body = MannequinBody()  # fails early, before anything is written, when the body asset is missing
+    body = load_body(config.body.name)  # fails early, before anything is written, when the body asset is missing
     started, start_time = shards.utc_now(), time.time()
     tmp = shards.prepare_temp_dir(run_dir, shard, text)
     from bpgen.blender.bproc_adapter import versions

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bpgen.body import MannequinBody
+from bpgen.bodies.mannequin import MannequinBody
 from bpgen.collision import bodies_overlap
 from bpgen.config import ConfigError, compose_render_config
 from bpgen.scene.plan import plan_scene

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from bpgen.body import MannequinBody
+from bpgen.bodies import BodyShape
+from bpgen.bodies.mannequin import MannequinBody
 from bpgen.camera import Camera, fx_from_fov, look_at
 from bpgen.labels import OCCLUDED, VISIBLE, amodal_mask, encode_rle, keypoint_visibility, rle_area_bbox
 
@@ -63,7 +64,7 @@ def test_keypoint_visibility_flags():
 
 def test_amodal_mask_of_a_body_covers_its_projection():
     body = MannequinBody()
-    posed = body.pose(np.zeros((21, 3)), np.zeros(10))
+    posed = body.pose(np.zeros((21, 3)), BodyShape(np.zeros(10)))
     vertices = posed.vertices + np.array([0.0, 0.0, 1.0])
     camera = make_camera(width=160, height=120, fov=50.0, position=(0.0, -4.0, 1.0), target=(0.0, 0.0, 1.0))
     mask, truncation = amodal_mask(camera, vertices, posed.faces)

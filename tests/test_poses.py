@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
 
-from bpgen.body import IGNORED_CAPSULE_PAIRS, MannequinBody
+from bpgen.bodies import IGNORED_CAPSULE_PAIRS, BodyShape
+from bpgen.bodies.mannequin import MannequinBody
 from bpgen.collision import self_collisions
+from bpgen.config import BodyConfig
 from bpgen.poses.joints import BODY_JOINTS, JOINT_LIMITS, limits_array
 from bpgen.poses.person import PoseConfig, sample_person
 from bpgen.poses.sampler import (
@@ -17,6 +19,7 @@ from bpgen.poses.sampler import (
 )
 from bpgen.rotations import axis_angle_to_matrix, euler_xyz_to_matrix, matrix_to_axis_angle
 
+MANNEQUIN = BodyConfig("mannequin")
 ORIENTATIONS = {"upright": 1.0, "tilted": 1.0, "lying": 1.0, "inverted": 1.0, "random": 1.0}
 
 
@@ -78,7 +81,7 @@ def test_people_have_no_self_intersection_and_rest_on_or_above_the_floor(body, s
     config = PoseConfig(strategy_mix={strategy: 1.0}, orientation_mix=ORIENTATIONS)
     rng = np.random.default_rng(11)
     for _ in range(3):
-        person = sample_person(rng, body, config)
+        person = sample_person(rng, body, config, MANNEQUIN)
         lowest = person.posed.vertices[:, 2].min()
         assert lowest == pytest.approx(person.angles.lift, abs=1e-6)
         assert lowest >= -1e-9
@@ -91,14 +94,14 @@ def test_rejected_poses_really_intersect(body):
     euler = np.zeros((21, 3))
     euler[BODY_JOINTS.index("L_Shoulder")] = np.radians([0, -90, -10])  # arm forward
     euler[BODY_JOINTS.index("L_Elbow")] = np.radians([0, -150, 0])  # forearm folded back into the chest
-    posed = body.pose(matrix_to_axis_angle(euler_xyz_to_matrix(euler)), np.zeros(10))
+    posed = body.pose(matrix_to_axis_angle(euler_xyz_to_matrix(euler)), BodyShape(np.zeros(10)))
     assert self_collisions(posed.capsules, IGNORED_CAPSULE_PAIRS)
-    rest = body.pose(np.zeros((21, 3)), np.zeros(10))
+    rest = body.pose(np.zeros((21, 3)), BodyShape(np.zeros(10)))
     assert not self_collisions(rest.capsules, IGNORED_CAPSULE_PAIRS)
 
 
 def test_person_sampling_is_deterministic(body):
     config = PoseConfig(strategy_mix={s: 1.0 for s in STRATEGIES}, orientation_mix=ORIENTATIONS)
-    a = sample_person(np.random.default_rng(42), body, config)
-    b = sample_person(np.random.default_rng(42), body, config)
+    a = sample_person(np.random.default_rng(42), body, config, MANNEQUIN)
+    b = sample_person(np.random.default_rng(42), body, config, MANNEQUIN)
     assert np.array_equal(a.posed.vertices, b.posed.vertices) and a.angles.strategy == b.angles.strategy

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bpgen.body import PosedBody
+from bpgen.bodies import PosedBody
 from bpgen.choice import choose
 from bpgen.rotations import axis_angle_to_matrix, random_rotation, rot_y, rot_z, rotation_between
 

@@ -1,16 +1,21 @@
-"""One person: body shape, a collision-free pose, a whole-body orientation, resting on the floor."""
+"""One person: body shape, look, a collision-free pose, a whole-body orientation, resting on the floor."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from bpgen.body import IGNORED_CAPSULE_PAIRS, Body, PosedBody
+from bpgen.appearance.look import Look, sample_look
+from bpgen.bodies import IGNORED_CAPSULE_PAIRS, Body, BodyShape, PosedBody
 from bpgen.choice import choose
 from bpgen.collision import self_collisions
 from bpgen.poses.orientation import body_orientation, inversion_deg
 from bpgen.poses.sampler import JointAngles, sample_joint_angles
+
+if TYPE_CHECKING:
+    from bpgen.config import BodyConfig
 
 
 @dataclass(frozen=True)
@@ -21,8 +26,6 @@ class PoseConfig:
     orientation_mix: dict[str, float]
     extreme_probability: float = 0.6
     family_jitter_deg: float = 8.0
-    shape_std: float = 1.0
-    shape_clip: float = 2.5
     max_attempts: int = 100
     self_collision_shrink: float = 0.85
 
@@ -32,7 +35,8 @@ class Person:
     """A posed person in world coordinates (Z-up, metres), standing at x = y = 0 until placed."""
 
     angles: JointAngles
-    shape: np.ndarray  # [10]
+    shape: BodyShape
+    look: Look | None  # None: the mannequin (its material comes from the scene plan)
     rotation: np.ndarray  # [3,3] body frame -> world
     orientation: str
     posed: PosedBody  # in world coordinates
@@ -48,7 +52,7 @@ class Person:
 
     def moved(self, offset: np.ndarray) -> Person:
         posed = self.posed.transformed(np.eye(3), np.asarray(offset, dtype=np.float64))
-        return Person(self.angles, self.shape, self.rotation, self.orientation, posed, self.attempts)
+        return Person(self.angles, self.shape, self.look, self.rotation, self.orientation, posed, self.attempts)
 
     @property
     def translation(self) -> np.ndarray:
@@ -56,12 +60,14 @@ class Person:
         return self.posed.joint("Pelvis")
 
 
-def sample_person(rng: np.random.Generator, body: Body, config: PoseConfig) -> Person:
-    """Draw shape and pose until the pose has no self-intersection, then orient it and rest it on the floor.
+def sample_person(rng: np.random.Generator, body: Body, config: PoseConfig, body_config: BodyConfig) -> Person:
+    """Draw shape, look and pose until the pose has no self-intersection, dress the body, orient it and rest
+    it on the floor (its lowest point: sole, shoe, hair or hand).
 
     Raises RuntimeError if ``config.max_attempts`` poses in a row intersect themselves.
     """
-    shape = np.clip(rng.normal(0.0, config.shape_std, size=body.num_shape), -config.shape_clip, config.shape_clip)
+    shape = body.sample_shape(rng, body_config)
+    look = sample_look(rng, body_config, shape.attributes) if body_config.name != "mannequin" else None
     for attempt in range(1, config.max_attempts + 1):
         strategy = choose(rng, config.strategy_mix)
         angles = sample_joint_angles(
@@ -71,10 +77,10 @@ def sample_person(rng: np.random.Generator, body: Body, config: PoseConfig) -> P
         if self_collisions(local.capsules, IGNORED_CAPSULE_PAIRS, config.self_collision_shrink):
             continue
         rotation, mode = body_orientation(rng, local, angles.orientation, angles.support, config.orientation_mix)
-        world = local.transformed(rotation, np.zeros(3))
+        world = body.dress(local, shape, look).transformed(rotation, np.zeros(3))
         lift = angles.lift - world.vertices[:, 2].min()  # lowest vertex on the floor, or above it
         world = world.transformed(np.eye(3), np.array([0.0, 0.0, lift]))
-        return Person(angles, shape, rotation, mode, world, attempt)
+        return Person(angles, shape, look, rotation, mode, world, attempt)
     raise RuntimeError(
         f"no self-intersection-free pose in {config.max_attempts} attempts; "
         "lower pose.extreme_probability or raise pose.max_attempts"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bpgen.body import Body
+from bpgen.bodies import Body
 from bpgen.camera import Camera, fx_from_fov, look_at
 from bpgen.choice import choose
 from bpgen.collision import bodies_overlap, spheres_hit_capsules
@@ -132,7 +132,7 @@ def _place_people(rng: np.random.Generator, body: Body, config: RenderConfig) ->
     people: list[Person] = []
     attempts = dropped = 0
     for _ in range(count):
-        person = sample_person(rng, body, config.pose)
+        person = sample_person(rng, body, config.pose, config.body)
         attempts += person.attempts
         center = person.posed.vertices.mean(axis=0)
         for _try in range(30):

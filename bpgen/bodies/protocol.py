@@ -1,21 +1,24 @@
 """Human bodies as numpy meshes: the interface the rest of bpgen poses, places and labels.
 
-The default body is mannequin-x's skinned "wooden" mannequin. A body turns (body_pose, shape) into a
-``PosedBody`` in a Z-up frame (metres, facing -Y, pelvis at the origin); placing it in the world is a rigid
-transform. Another body model (e.g. SMPL-X through the ``smplx`` package) only has to implement ``Body``.
+A body draws a ``BodyShape`` (who the person is), turns (body_pose, shape) into a ``PosedBody`` in a Z-up
+frame (metres, facing -Y, pelvis at the origin) and dresses it (hair, garments: geometry plus material slots);
+placing it in the world is a rigid transform. Joints carry SMPL-X names whatever the model, so capsules,
+orientation and labels work on any body. Another model only has to implement ``Body``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from bpgen.collision import Capsules
-from bpgen.keypoints import COCO_KEYPOINTS, FACE_KEYPOINTS, JOINT_KEYPOINTS
-from bpgen.rotations import Y_UP_TO_Z_UP
+from bpgen.keypoints import FACE_KEYPOINTS, JOINT_KEYPOINTS
+
+if TYPE_CHECKING:
+    from bpgen.appearance.look import Look
+    from bpgen.config import BodyConfig
 
 # Capsules between joints (names) with nominal radii (m) for a 1.72 m mannequin. End names may be
 # "<joint>+<joint>" for an extrapolated tip: the first joint plus the offset from the second to the first.
@@ -82,8 +85,31 @@ IGNORED_CAPSULE_PAIRS = _ignored_capsule_pairs(len(CAPSULES), _CAPSULE_LINKS)
 
 
 @dataclass(frozen=True)
+class BodyShape:
+    """Who a person is: the model's shape coefficients plus readable attributes for the labels."""
+
+    values: np.ndarray  # mannequin: 10 shape coefficients; anny: its 6 phenotype values in [0, 1]
+    attributes: dict[str, Any] = field(default_factory=dict)  # anny: age_years, sex, height_m, bmi, muscle
+
+
+@dataclass(frozen=True)
+class Surface:
+    """How a dressed mesh is textured: per-corner UVs, a material slot per face, rest-pose coordinates."""
+
+    slots: tuple[str, ...]  # material slot names, e.g. ("skin", "eyes", "top", "bottom", "feet", "hair")
+    face_slots: np.ndarray  # [F] index into slots
+    uv: np.ndarray  # [F*3, 2] per face corner
+    rest: np.ndarray  # [V,3] rest-pose positions: pattern coordinates that move with the body
+
+
+@dataclass(frozen=True)
 class PosedBody:
-    """A posed body mesh with its joints, COCO keypoints and collision capsules (one frame of reference)."""
+    """A posed body mesh with its joints, COCO keypoints and collision capsules (one frame of reference).
+
+    ``keypoints`` are COCO-17; ``foot_keypoints`` (when the model has them) are COCO-WholeBody's six foot points
+    (left big toe, left small toe, left heel, right big toe, right small toe, right heel). ``surface`` is set
+    once the body is dressed.
+    """
 
     vertices: np.ndarray  # [V,3]
     faces: np.ndarray  # [F,3]
@@ -91,6 +117,8 @@ class PosedBody:
     joint_names: tuple[str, ...]
     keypoints: np.ndarray  # [17,3], COCO order
     capsules: Capsules
+    foot_keypoints: np.ndarray | None = None  # [6,3]
+    surface: Surface | None = None
 
     def transformed(self, rotation: np.ndarray, translation: np.ndarray) -> PosedBody:
         def move(p: np.ndarray) -> np.ndarray:
@@ -103,6 +131,8 @@ class PosedBody:
             self.joint_names,
             move(self.keypoints),
             self.capsules.transformed(rotation, translation),
+            None if self.foot_keypoints is None else move(self.foot_keypoints),
+            self.surface,
         )
 
     def joint(self, name: str) -> np.ndarray:
@@ -118,82 +148,23 @@ class Body(Protocol):
     """A parametric human body."""
 
     name: str
-    num_shape: int
 
-    def pose(self, body_pose: np.ndarray, shape: np.ndarray) -> PosedBody:
-        """Pose with SMPL-X ``body_pose`` [21,3] axis-angle and ``shape`` coefficients; Z-up, pelvis at 0."""
+    def sample_shape(self, rng: np.random.Generator, config: BodyConfig) -> BodyShape:
+        """Draw who the person is (shape coefficients and attributes)."""
+        ...
+
+    def pose(self, body_pose: np.ndarray, shape: BodyShape) -> PosedBody:
+        """Pose with SMPL-X ``body_pose`` [21,3] axis-angle (``bpgen.poses.joints`` conventions); Z-up, pelvis
+        at 0. The undressed body: what collision tests look at."""
+        ...
+
+    def dress(self, posed: PosedBody, shape: BodyShape, look: Look | None) -> PosedBody:
+        """The final surface: hair and garments added or offset, material slots set (same frame)."""
         ...
 
 
 class BodyAssetError(RuntimeError):
     """The body model or its asset files are not installed."""
-
-
-class MannequinBody:
-    """mannequin-x's skinned "wooden" mannequin (Apache-2.0, ships in its wheel)."""
-
-    name = "mannequin-wooden"
-    num_shape = 10
-
-    def __init__(self) -> None:
-        try:
-            from mannequin import Mannequin
-
-            self._model = Mannequin("wooden", flat_hand_mean=True)
-        except (ImportError, OSError) as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise BodyAssetError(
-                f"body asset missing: mannequin-x's wooden mannequin could not be loaded ({reason}); "
-                "reinstall it with ./0-setup"
-            ) from exc
-        self._names = self._model.joint_names
-
-    @cached_property
-    def landmark_vertices(self) -> dict[str, int]:
-        """Fixed vertex indices of the face keypoints, picked once on the neutral head surface."""
-        model = self._model
-        model.reshape(np.zeros(10, np.float32))
-        rest = model.vertices(model.rest_pose()).astype(np.float64)
-        weights = model._weights  # the "head" skin part: the egg-shaped head, no face features
-        part = list(weights.skin_part_names).index("head")
-        start, count = int(weights.skin_part_vertex_starts[part]), int(weights.skin_part_vertex_counts[part])
-        head = rest[start : start + count]
-        head = head[head[:, 1] > np.percentile(head[:, 1], 20)]  # the skull, not the neck
-        lo, hi = head.min(axis=0), head.max(axis=0)
-        center, half = (lo + hi) / 2.0, (hi - lo) / 2.0
-        targets = {  # x: body's left, y: up, z: forward (rest frame)
-            "nose": center + half * [0.0, -0.1, 1.0],
-            "left_eye": center + half * [0.35, 0.15, 0.9],
-            "right_eye": center + half * [-0.35, 0.15, 0.9],
-            "left_ear": center + half * [1.0, 0.0, 0.0],
-            "right_ear": center + half * [-1.0, 0.0, 0.0],
-        }
-        return {name: int(np.argmin(np.linalg.norm(rest - target, axis=1))) for name, target in targets.items()}
-
-    def pose(self, body_pose: np.ndarray, shape: np.ndarray) -> PosedBody:
-        model = self._model
-        landmarks = self.landmark_vertices
-        model.reshape(np.asarray(shape, np.float32))
-        params = model.rest_pose()
-        params["body_pose"] = np.asarray(body_pose, np.float32).reshape(21, 3)
-        vertices = model.vertices(params).astype(np.float64)
-        joints = model.joint_transforms(params)[:, :3, 3].astype(np.float64)
-        root = joints[0].copy()
-        vertices = (vertices - root) @ Y_UP_TO_Z_UP.T
-        joints = (joints - root) @ Y_UP_TO_Z_UP.T
-        named = dict(zip(self._names, joints, strict=True))
-        keypoints = np.array(
-            [vertices[landmarks[n]] if n in landmarks else named[JOINT_KEYPOINTS[n]] for n in COCO_KEYPOINTS]
-        )
-        scale = limb_length(named) / NOMINAL_LIMB_LENGTH
-        return PosedBody(
-            vertices,
-            np.asarray(model.faces),
-            joints,
-            self._names,
-            keypoints,
-            capsules_from_joints(named, scale),
-        )
 
 
 def limb_length(named: dict[str, np.ndarray]) -> float:

@@ -1,0 +1,42 @@
+"""Human bodies: the ``Body`` protocol and its two models, anny (default, realistic) and the mannequin.
+
+Nothing outside this package imports anny or mannequin-x; ``load_body(config)`` gives the configured one.
+"""
+
+from bpgen.bodies.protocol import (
+    IGNORED_CAPSULE_PAIRS,
+    KEYPOINT_DEPTH_TOLERANCE,
+    Body,
+    BodyAssetError,
+    BodyShape,
+    PosedBody,
+    Surface,
+    capsules_from_joints,
+    limb_length,
+)
+
+__all__ = [
+    "IGNORED_CAPSULE_PAIRS",
+    "KEYPOINT_DEPTH_TOLERANCE",
+    "Body",
+    "BodyAssetError",
+    "BodyShape",
+    "PosedBody",
+    "Surface",
+    "capsules_from_joints",
+    "limb_length",
+    "load_body",
+]
+
+
+def load_body(name: str) -> Body:
+    """The body model ``name`` ("anny" or "mannequin"); raises BodyAssetError when it cannot be loaded."""
+    if name == "mannequin":
+        from bpgen.bodies.mannequin import MannequinBody
+
+        return MannequinBody()
+    if name == "anny":
+        from bpgen.bodies.anny import AnnyBody
+
+        return AnnyBody()
+    raise ValueError(f"unknown body {name!r}; use anny or mannequin")

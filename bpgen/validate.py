@@ -1,0 +1,50 @@
+"""Shared validators of config values: each failure is a ``ConfigError`` with a one-line message naming the fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message says how to fix it."""
+
+
+IntRange = tuple[int, int]
+FloatRange = tuple[float, float]
+
+
+def range_pair(value: Any, key: str, kind: type, minimum: float) -> tuple[Any, Any]:
+    try:
+        low, high = (kind(v) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be a [min, max] pair of numbers, got {value!r}; e.g. {key}=[1,3]") from None
+    if low < minimum or high < low:
+        raise ConfigError(f"{key}={value!r} must satisfy {minimum} <= min <= max; fix {key}")
+    return low, high
+
+
+def positive(value: Any, key: str, kind: type = int, allow_zero: bool = False) -> Any:
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be a number, got {value!r}") from None
+    if isinstance(value, bool) or number < 0 or (number == 0 and not allow_zero) or number != value:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(f"{key} must be {'an integer' if kind is int else 'a number'} {bound}, got {value!r}")
+    return number
+
+
+def choice(value: Any, key: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(f"{key}={value!r} is not valid; use one of: {', '.join(choices)}")
+    return str(value)
+
+
+def weights(value: Any, key: str, known: tuple[str, ...]) -> dict[str, float]:
+    given = dict(value or {})
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise ConfigError(f"{key} has unknown entries {unknown}; valid: {', '.join(known)}")
+    if any(float(w) < 0 for w in given.values()) or sum(float(w) for w in given.values()) <= 0:
+        raise ConfigError(f"{key} weights must be >= 0 with at least one > 0, got {given}")
+    return {k: float(w) for k, w in given.items()}
