@@ -7,6 +7,10 @@ BPGEN_DATA_ROOT=${BPGEN_DATA_ROOT:-./runs}              # where runs (shards, me
 BPGEN_SCRATCH=${BPGEN_SCRATCH:-/tmp}                    # node-local scratch for Blender temp files
 BPGEN_VENV=${BPGEN_VENV:-.venv}                         # project virtual environment made by ./0-setup
 BPGEN_PYTHON=${BPGEN_PYTHON:-python3.11}                # interpreter 0-setup builds the venv from (3.11: bpy 4.2)
+# Asset library on shared storage, filled once (README "Asset library"): hdris/*.exr|*.hdr and textures/<set>/
+# PBR sets (blenderproc download cc_textures / haven). Empty = bpy's 8 CC0 HDRIs and procedural materials only.
+# ./2-submit checks it and freezes its path and file list into RUN/config.yaml (world.assets_dir).
+BPGEN_ASSETS_DIR=${BPGEN_ASSETS_DIR:-}
 
 # --- render stage (Slurm array, one task per shard) ---------------------------------------------------------
 BPGEN_RENDER_PARTITION=${BPGEN_RENDER_PARTITION:-}      # empty = cluster default partition

@@ -26,7 +26,7 @@ from bpgen.photometry import PhotoConfig, photo_config_from_dict
 from bpgen.poses.orientation import ORIENTATION_MODES
 from bpgen.poses.person import PoseConfig
 from bpgen.poses.sampler import STRATEGIES
-from bpgen.scene.world import WorldConfig, world_config_from_dict
+from bpgen.scene.world import WorldConfig, freeze_assets, world_config_from_dict
 from bpgen.validate import ConfigError, FloatRange, IntRange
 from bpgen.validate import choice as _choice
 from bpgen.validate import positive as _positive
@@ -55,7 +55,6 @@ TOP_LEVEL_KEYS = {
     "denoiser",
     "frames_per_scene",
     "image_format",
-    "jpeg_quality",
     "write_depth",
     "device",
     "threads",
@@ -122,7 +121,6 @@ class RenderConfig:
     denoiser: str
     frames_per_scene: int
     image_format: str
-    jpeg_quality: int
     write_depth: bool
     device: str
     threads: int
@@ -193,7 +191,6 @@ def render_config_from_dict(cfg: dict[str, Any]) -> RenderConfig:
         denoiser=_choice(str(cfg["denoiser"]), "denoiser", DENOISERS),
         frames_per_scene=_positive(cfg["frames_per_scene"], "frames_per_scene"),
         image_format=_choice(cfg["image_format"], "image_format", IMAGE_FORMATS),
-        jpeg_quality=_positive(cfg["jpeg_quality"], "jpeg_quality"),
         write_depth=bool(cfg["write_depth"]),
         device=_choice(cfg["device"], "device", DEVICES),
         threads=_positive(cfg["threads"], "threads", allow_zero=True),
@@ -269,7 +266,14 @@ def compose_config(
     return {str(key): value for key, value in resolved.items()}
 
 
-def compose_render_config(overrides: list[str] | tuple[str, ...] = ()) -> tuple[RenderConfig, dict[str, Any]]:
-    """Compose configs/render.yaml with Hydra overrides; return the typed config and the resolved dict."""
+def compose_render_config(
+    overrides: list[str] | tuple[str, ...] = (), assets_dir: Path | None = None
+) -> tuple[RenderConfig, dict[str, Any]]:
+    """Compose configs/render.yaml with Hydra overrides; return the typed config and the resolved dict.
+
+    ``assets_dir`` (BPGEN_ASSETS_DIR) becomes ``world.assets_dir`` unless an override sets it; the library is
+    checked and its file list frozen as ``world.assets_digest`` (``AssetsError`` when set but missing or empty).
+    """
     resolved = compose_config("render", overrides, "python -m bpgen.render --print-config")
+    freeze_assets(resolved, assets_dir)
     return render_config_from_dict(resolved), resolved

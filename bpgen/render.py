@@ -21,9 +21,12 @@ from bpgen import shard as shards
 from bpgen.atomic import atomic_write_image, unwritable_reason
 from bpgen.bodies import BodyAssetError, load_body
 from bpgen.config import ConfigError, RenderConfig, compose_render_config, load_resolved_config
+from bpgen.envfile import EnvFileError
 from bpgen.errors import DeviceError
 from bpgen.hostinfo import host_info, package_versions
 from bpgen.progress import log, progress
+from bpgen.scene.world import check_frozen_assets
+from bpgen.site import assets_dir_setting
 
 
 class InputError(ValueError):
@@ -75,10 +78,10 @@ def stdout_to(path: Path) -> Iterator[None]:
             os.close(saved)
 
 
-def write_image(path: Path, rgb: np.ndarray, config: RenderConfig) -> None:
+def write_image(path: Path, rgb: np.ndarray, config: RenderConfig, jpeg_quality: int) -> None:
     import cv2
 
-    params = (cv2.IMWRITE_JPEG_QUALITY, config.jpeg_quality) if config.image_format == "jpg" else ()
+    params = (cv2.IMWRITE_JPEG_QUALITY, jpeg_quality) if config.image_format == "jpg" else ()
     atomic_write_image(path, rgb[..., ::-1], params)
 
 
@@ -100,6 +103,7 @@ def render_scene(
     """Plan, build, render and label one scene; returns its checkpoint record (frames + timings)."""
     from bpgen.blender.scene import person_name
     from bpgen.frame_labels import frame_labels
+    from bpgen.photometry import develop, focus_distance, photo_record
     from bpgen.scene.plan import plan_scene
 
     t0 = time.perf_counter()
@@ -115,7 +119,14 @@ def render_scene(
     for offset, (view, output) in enumerate(zip(plan.frames, rendered, strict=True)):
         number = first_frame + offset
         file_name = f"images/{number:06d}.{config.image_format}"
-        write_image(tmp / file_name, output.rgb, config)
+        photo, focus = view.photo, None
+        if photo.f_number is not None and plan.people:  # focus on the drawn person's visible surface
+            index = output.index_of.get(names[photo.focus_person])
+            centre = plan.people[photo.focus_person].posed.vertices.mean(axis=0)
+            fallback = float(view.camera.to_camera(centre[None])[0, 2])
+            focus = focus_distance(output.depth, None if index is None else output.instance_map == index, fallback)
+        rgb = develop(output.rgb, output.depth, photo, view.camera.fx, focus)
+        write_image(tmp / file_name, rgb, config, photo.jpeg_quality)
         if config.write_depth:
             (tmp / "depth").mkdir(exist_ok=True)
             write_depth(tmp / "depth" / f"{number:06d}.png", output.depth)
@@ -123,6 +134,7 @@ def render_scene(
             plan, view, output.instance_map, output.depth, output.index_of, names, config.min_visible_pixels
         )
         record.update(frame=number, scene=scene_index, file_name=file_name)
+        record["photo"] = photo_record(photo, config.photo, focus, config.image_format)
         image = {
             "file_name": file_name,
             "width": config.width,
@@ -246,14 +258,15 @@ def main(argv: list[str] | None = None) -> int:
             if args.overrides:
                 raise InputError("--config renders a frozen config as it is; drop the overrides or --config")
             config, resolved = load_resolved_config(args.config)
+            check_frozen_assets(config.world)  # the library frozen by ./2-submit is here and unchanged
         else:
-            config, resolved = compose_render_config(args.overrides)
+            config, resolved = compose_render_config(args.overrides, assets_dir=assets_dir_setting())
         if args.print_config:
             print(shards.resolved_yaml(resolved), end="")
             return 0
         check_inputs(args)
         render_shard(Path(args.run_dir).resolve(), args.shard, args.images, config, resolved)
-    except (ConfigError, InputError, BodyAssetError, DeviceError) as exc:
+    except (ConfigError, InputError, BodyAssetError, DeviceError, EnvFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

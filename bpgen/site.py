@@ -7,6 +7,7 @@ Relative paths are relative to the project directory (where environment.sh lives
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +76,7 @@ class SiteConfig:
     image_dir: Path
     apptainer_cachedir: Path
     apptainer_tmpdir: Path
+    assets_dir: Path | None  # asset library (HDRIs, PBR texture sets) on shared storage; None = procedural only
     values: dict[str, str]  # every environment.sh value as read, frozen with each run
 
     @property
@@ -159,5 +161,19 @@ def load_site_config(path: Path = ENV_FILE, environ: dict[str, str] | None = Non
         image_dir=read.path("BPGEN_IMAGE_DIR", project_dir) or project_dir / "images",
         apptainer_cachedir=read.path("BPGEN_APPTAINER_CACHEDIR", project_dir) or Path("/tmp"),
         apptainer_tmpdir=read.path("BPGEN_APPTAINER_TMPDIR", project_dir) or Path("/tmp"),
+        assets_dir=read.path("BPGEN_ASSETS_DIR", project_dir, required=False),
         values=values,
     )
+
+
+def assets_dir_setting(path: Path = ENV_FILE, environ: dict[str, str] | None = None) -> Path | None:
+    """BPGEN_ASSETS_DIR as environment.sh gives it (the environment wins; relative to the checkout), or None
+    when empty. Only this value: ``python -m bpgen.render`` must not need the rest of the site config."""
+    path = Path(path).resolve()
+    environ = dict(os.environ) if environ is None else environ
+    values = read_env_file(path, environ) if path.is_file() else environ
+    value = values.get("BPGEN_ASSETS_DIR", "").strip()
+    if not value:
+        return None
+    assets = Path(value).expanduser()
+    return assets if assets.is_absolute() else path.parent / assets

@@ -124,7 +124,7 @@ def check_device(config: RenderConfig, site: SiteConfig, local: bool) -> None:
 
 def make_plan(site: SiteConfig, args: argparse.Namespace) -> Plan:
     name = check_run_name(args.run)
-    config, resolved = compose_render_config(args.overrides)
+    config, resolved = compose_render_config(args.overrides, assets_dir=site.assets_dir)  # freezes the library
     local = args.local or not cluster.slurm_available()
     check_device(config, site, local)
     text = shards.config_text(resolved, args.images_per_shard)

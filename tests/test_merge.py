@@ -20,10 +20,17 @@ from bpgen.config import ConfigError
 from bpgen.merge.build import merge_lock, sample_positions
 from bpgen.merge.config import compose_merge_config
 from bpgen.merge.plan import parse_badlist, plan_shards, split_shards
-from bpgen.merge.stats import DatasetStats
+from bpgen.merge.stats import PERSON_NAMES, PERSON_NUMBERS, DatasetStats
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY = ["resolution=[64,48]", "samples=4", "denoiser=none", "scene.distractors=[0,1]", "write_depth=true"]
+TINY = [
+    "resolution=[64,48]",
+    "samples=4",
+    "denoiser=none",
+    "scene.distractors=[0,1]",
+    "write_depth=true",
+    "body=mannequin",  # fast; tests/test_merge_body_stats.py merges shards of anny people's fields
+]
 
 # --- pure parts --------------------------------------------------------------------------------------------------
 
@@ -166,7 +173,11 @@ def test_merge_sbatch_writes_the_dataset_and_check_passes(run_copy: Path):
     stats = load(dataset / "stats.json")
     assert stats["counts"]["images"] == {"train": 6, "val": 3}
     assert sum(stats["histograms"]["annotations_per_image"]["counts"]) == 9
-    assert len(list((dataset / "plots").glob("*.png"))) == 8
+    assert len(list((dataset / "plots").glob("*.png"))) == 8 + len(PERSON_NUMBERS) + len(PERSON_NAMES)
+    annotations = len(ann_ids)
+    assert stats["histograms"]["body_model"] == {"anny": 0, "mannequin": annotations, "other": 0, "unknown": 0}
+    assert stats["histograms"]["age_years"]["unknown"] == annotations  # a mannequin has no age
+    assert all(a["body_model"] == "mannequin" for a in train["annotations"] + val["annotations"])
     sheet = cv2.imread(str(dataset / "contact_sheet.png"))
     assert sheet is not None and sheet.shape[1] >= 4 * 300
 

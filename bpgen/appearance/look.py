@@ -102,7 +102,7 @@ class Look:
     hair_style: str
     hair_color: str
     hair_rgb: RGB
-    hair_length: float  # metres below the ears for long styles; 0 otherwise
+    hair_length: float  # metres: the curtain of long hair, the ponytail of tied hair; 0 otherwise
     garments: tuple[Garment, ...]
 
     def labels(self) -> dict[str, Any]:
@@ -185,6 +185,6 @@ def sample_look(rng: np.random.Generator, config: BodyConfig, attributes: dict[s
         hair_style=style,
         hair_color=color,
         hair_rgb=srgb_to_linear(hair_rgb),  # type: ignore[arg-type]
-        hair_length=float(rng.uniform(0.1, 0.35)) if style == "long" else 0.0,
+        hair_length={"long": float(rng.uniform(0.12, 0.35)), "tied": float(rng.uniform(0.1, 0.28))}.get(style, 0.0),
         garments=tuple(garments),
     )

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 
 from bpgen.blender.bproc_adapter import load_blenderproc
+from bpgen.blender.person import add_person_mesh
+from bpgen.blender.world import build_world, textured_material
 from bpgen.config import RenderConfig
 from bpgen.errors import DeviceError
 from bpgen.scene.plan import LightSpec, MaterialSpec, ObjectSpec, ScenePlan, WorldSpec
@@ -105,6 +107,9 @@ class BlenderScene:
         bproc.renderer.enable_segmentation_output(
             map_by=list(self.segmentation_keys), default_values={"category_id": 0}
         )
+        # colour management of the RGB output only (depth and segmentation are written as linear EXR)
+        scene.view_settings.view_transform = config.photo.view_transform
+        scene.view_settings.look = config.photo.blender_look
         return f"{backend}:{','.join(found[backend])}" if backend else f"CPU:{scene.render.threads} threads"
 
     # --- scene content -------------------------------------------------------------------------------------
@@ -117,10 +122,14 @@ class BlenderScene:
         bproc.utility.reset_keyframes()
         bpy.context.scene.cycles.seed = plan.cycles_seed
         for i, (person, material) in enumerate(zip(plan.people, plan.person_materials, strict=True)):
-            self._mesh(person_name(i), person.posed.vertices, person.posed.faces, material)
-        floor = bproc.object.create_primitive("PLANE", scale=[plan.floor_size / 2.0] * 2 + [1.0])
+            if person.look is not None and person.posed.surface is not None:
+                add_person_mesh(person_name(i), person.posed, person.look)  # skin, eyes, hair, clothes
+            else:
+                self._mesh(person_name(i), person.posed.vertices, person.posed.faces, material)
+        half = plan.floor_size / 2.0
+        floor = bproc.object.create_primitive("PLANE", scale=[half, half, 1.0])
         floor.set_name("floor")
-        floor.replace_materials(self._material("floor", plan.floor, world_scale=True))
+        floor.replace_materials(self._material("floor", plan.floor, world_scale=True, object_scale=(half, half, 1.0)))
         for i, spec in enumerate(plan.objects):
             self._primitive(f"{spec.role}_{i:02d}", spec)
         for i, light in enumerate(plan.lights):
@@ -157,9 +166,19 @@ class BlenderScene:
         obj.set_location(spec.location)
         obj.set_rotation_euler(spec.rotation_euler)
         obj.set_scale(spec.scale)
-        obj.replace_materials(self._material(name, spec.material, world_scale=spec.role == "wall"))
+        obj.replace_materials(
+            self._material(name, spec.material, world_scale=spec.role == "wall", object_scale=spec.scale)
+        )
 
-    def _material(self, name: str, spec: MaterialSpec, world_scale: bool = False) -> Any:
+    def _material(
+        self,
+        name: str,
+        spec: MaterialSpec,
+        world_scale: bool = False,
+        object_scale: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    ) -> Any:
+        if spec.texture is not None:  # a PBR texture set of the asset library, tiled in metres
+            return textured_material(self.bproc, name, spec.texture, spec.roughness, object_scale)
         material = self.bproc.material.create(f"mat_{name}")
         bsdf = material.get_the_one_node_with_type("BsdfPrincipled")
         bsdf.inputs["Roughness"].default_value = spec.roughness
@@ -206,26 +225,7 @@ class BlenderScene:
             data.shadow_soft_size = spec.size / 4.0
 
     def _world(self, spec: WorldSpec) -> None:
-        import bpy
-
-        world = bpy.context.scene.world or bpy.data.worlds.new("World")
-        bpy.context.scene.world = world
-        world.use_nodes = True
-        nodes, links = world.node_tree.nodes, world.node_tree.links
-        nodes.clear()
-        output = nodes.new("ShaderNodeOutputWorld")
-        background = nodes.new("ShaderNodeBackground")
-        background.inputs["Strength"].default_value = spec.strength
-        links.new(background.outputs["Background"], output.inputs["Surface"])
-        if spec.kind == "sky":
-            sky = nodes.new("ShaderNodeTexSky")
-            sky.sky_type = "NISHITA"
-            sky.sun_elevation = np.radians(spec.sun_elevation_deg)
-            sky.sun_rotation = np.radians(spec.sun_rotation_deg)
-            sky.air_density = spec.air_density
-            links.new(sky.outputs["Color"], background.inputs["Color"])
-        else:
-            background.inputs["Color"].default_value = (*spec.color, 1.0)
+        build_world(spec)
 
     def _cameras(self, plan: ScenePlan) -> None:
         import bpy
@@ -236,10 +236,15 @@ class BlenderScene:
         camera.data.shift_x = camera.data.shift_y = 0.0
         camera.data.clip_start, camera.data.clip_end = 0.01, 1000.0
         camera.data.animation_data_clear()
+        camera.data.dof.use_dof = False  # depth of field is a post-process (bpgen.photometry): exact masks
+        scene = bpy.context.scene
         for frame, view in enumerate(plan.frames):
             self.bproc.camera.add_camera_pose(view.camera.cam2world, frame=frame)
             camera.data.lens = view.camera.lens_mm
             camera.data.keyframe_insert(data_path="lens", frame=frame)
+            # exposure in linear light, before the view transform; build() cleared the previous scene's keys
+            scene.view_settings.exposure = view.photo.exposure_ev
+            scene.keyframe_insert(data_path="view_settings.exposure", frame=frame)
 
     # --- rendering -----------------------------------------------------------------------------------------
     def render(self) -> list[RenderedFrame]:

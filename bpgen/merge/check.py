@@ -13,6 +13,7 @@ import orjson
 from pycocotools import mask as mask_utils
 
 from bpgen.merge.plan import SPLITS
+from bpgen.merge.stats import DatasetStats, StatsBuilder
 from bpgen.shard import DONE, shard_dir
 
 MAX_REPORTED = 20
@@ -102,6 +103,7 @@ def check_dataset(dataset: Path) -> tuple[list[str], int, dict[str, Any]]:
         problems.add(f"{dataset} has no stats.json: it is not a finished bpgen merge (run python -m bpgen.merge)")
         return problems.lines, problems.count, {}
     stats = json.loads(stats_path.read_text())
+    people = DatasetStats()  # who the annotated persons are, counted again from the COCO files
     image_ids: set[int] = set()
     annotation_ids: set[int] = set()
     summary: dict[str, Any] = {"images": {}, "annotations": {}}
@@ -122,6 +124,7 @@ def check_dataset(dataset: Path) -> tuple[list[str], int, dict[str, Any]]:
             if not (dataset / "images" / split / image["file_name"]).is_file():
                 problems.add(f"{path.name}: image file images/{split}/{image['file_name']} is missing")
         category_ids = {c["id"] for c in coco.dataset["categories"]}
+        split_people = StatsBuilder()
         for ann in annotations:
             if ann["id"] in annotation_ids:
                 problems.add(f"{path.name}: annotation id {ann['id']} is used twice")
@@ -129,9 +132,15 @@ def check_dataset(dataset: Path) -> tuple[list[str], int, dict[str, Any]]:
             if ann["category_id"] not in category_ids:
                 problems.add(f"{path.name}: annotation {ann['id']} has unknown category {ann['category_id']}")
             _check_annotation(ann, coco.imgs.get(ann["image_id"]), problems, path.name)
+            split_people.add_person(ann)
+        people.merge(split_people.build())
         in_stats = (stats["counts"]["images"][split], stats["counts"]["annotations"][split])
         if (len(images), len(annotations)) != in_stats:
             problems.add(f"{path.name}: {len(images)} images / {len(annotations)} annotations; stats.json: {in_stats}")
+    histograms = stats.get("histograms", {})
+    for key, counted in people.persons_dict().items():
+        if key in histograms and histograms[key] != counted:  # a dataset merged before these labels lacks them
+            problems.add(f"stats.json: histogram {key} does not match the annotations of the COCO files")
     counts = stats["counts"]
     removed = counts["removed"]
     expected_images = sum(c["images"] for c in shard_counts.values()) - removed.get("badlist_images", 0)

@@ -89,7 +89,8 @@ def load_shard(shard_dir: Path, expected_counts: tuple[int, int]) -> dict[str, A
 
 def iter_frames(shard_dir: Path, full: bool) -> Iterator[dict[str, Any]]:
     """frames.jsonl line by line: parsed in full (BOP needs cameras and poses), or, for statistics only, just each
-    person's visib_fract, truncation and extremeness, read from the line without parsing its arrays (10x faster)."""
+    person's visib_fract, truncation and extremeness, read from the line without parsing its arrays (10x faster).
+    Who the persons are (age, sex, hair, garments...) is counted from the COCO annotations, parsed anyway."""
     name = shard_dir.name
     with open(shard_dir / "frames.jsonl", "rb") as handle:
         for number, line in enumerate((raw for raw in handle if raw.strip()), start=1):

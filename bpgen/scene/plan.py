@@ -8,7 +8,7 @@ therefore a shard is reproducible from its seed.
 from __future__ import annotations
 
 import colorsys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -17,7 +17,9 @@ from bpgen.camera import Camera, fx_from_fov, look_at
 from bpgen.choice import choose
 from bpgen.collision import bodies_overlap, spheres_hit_capsules
 from bpgen.config import RenderConfig
+from bpgen.photometry import PhotoSpec, sample_photo
 from bpgen.poses.person import Person, sample_person
+from bpgen.scene.world import TextureSpec, WorldSpec, load_catalogue, sample_texture, sample_world
 
 PATTERNS = ("plain", "noise", "checker", "voronoi", "wave", "brick")
 PRIMITIVES = ("CUBE", "CYLINDER", "CONE", "SPHERE", "MONKEY")
@@ -27,7 +29,8 @@ LIGHT_TYPES = tuple(LIGHT_ENERGY)  # watts, except SUN: W/m^2
 
 @dataclass(frozen=True)
 class MaterialSpec:
-    """A procedural material: a base colour, optionally mixed with a second one through a pattern."""
+    """A procedural material: a base colour, optionally mixed with a second one through a pattern; with a
+    ``texture`` (from the asset library) that PBR texture set is used instead."""
 
     color: tuple[float, float, float]
     roughness: float
@@ -36,6 +39,7 @@ class MaterialSpec:
     color2: tuple[float, float, float] = (0.0, 0.0, 0.0)
     scale: float = 5.0
     distortion: float = 0.0
+    texture: TextureSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -65,21 +69,10 @@ class LightSpec:
 
 
 @dataclass(frozen=True)
-class WorldSpec:
-    """Environment light: a physical sky or a flat colour."""
-
-    kind: str  # "sky" | "color"
-    strength: float
-    sun_elevation_deg: float = 45.0
-    sun_rotation_deg: float = 0.0
-    air_density: float = 1.0
-    color: tuple[float, float, float] = (0.5, 0.5, 0.5)
-
-
-@dataclass(frozen=True)
 class FrameCamera:
     camera: Camera
     viewpoint: str  # "default" or a viewpoint kind of mode=viewpoint
+    photo: PhotoSpec  # exposure, white balance, depth of field, noise, JPEG quality
 
 
 @dataclass(frozen=True)
@@ -303,7 +296,7 @@ def plan_scene(rng: np.random.Generator, config: RenderConfig, body: Body, frame
             camera = _camera(rng, config, viewpoint, people, center, radius, azimuth)
             if _camera_clear(camera, people, objects, center):
                 break
-        cameras.append(FrameCamera(camera, viewpoint))
+        cameras.append(FrameCamera(camera, viewpoint, sample_photo(rng, config.photo, len(people))))
     lights = []
     for _ in range(int(rng.integers(config.scene.lights[0], config.scene.lights[1] + 1))):
         kind = str(rng.choice(LIGHT_TYPES))
@@ -323,20 +316,21 @@ def plan_scene(rng: np.random.Generator, config: RenderConfig, body: Body, frame
                 float(rng.uniform(0.2, 2.0)),
             )
         )
-    if rng.uniform() < 0.7:
-        world = WorldSpec(
-            "sky",
-            float(rng.uniform(0.05, 0.35)),
-            float(rng.uniform(3, 85)),
-            float(rng.uniform(0, 360)),
-            float(rng.uniform(0.2, 3.0)),
-        )
-    else:
-        world = WorldSpec("color", float(rng.uniform(0.2, 1.5)), color=_color(rng, (0.0, 0.5)))
+    # world and surface textures draw from their own generator (one draw of rng), see bpgen/scene/world.py
+    surfaces = np.random.default_rng(int(rng.integers(2**63)))
+    catalogue = load_catalogue(config.world.assets_dir)
+    world = sample_world(surfaces, config.world, catalogue)
+    if world.kind == "hdri":  # the HDRI already lights the scene: the extra lights only accent it
+        lights = [replace(light, energy=light.energy * config.world.hdri_light_scale) for light in lights]
+    objects = [
+        replace(obj, material=replace(obj.material, texture=sample_texture(surfaces, config.world, catalogue)))
+        for obj in objects
+    ]
+    floor_texture = sample_texture(surfaces, config.world, catalogue)
     return ScenePlan(
         people=people,
         person_materials=[sample_material(rng, ("plain", "plain", "noise", "wave", "checker")) for _ in people],
-        floor=sample_material(rng),
+        floor=replace(sample_material(rng), texture=floor_texture),
         floor_size=config.scene.floor_size,
         objects=objects,
         lights=lights,

@@ -73,7 +73,8 @@ def task_python(site: SiteConfig, runtime: str = "apptainer") -> str:
     """Shell command that starts Python for each array task."""
     if site.render_image is None:
         return shlex.quote(str(site.venv_python))
-    binds = ",".join(str(p.resolve()) for p in (site.data_root, site.scratch))  # the run paths are resolved too
+    mounts = (site.data_root, site.scratch, *([site.assets_dir] if site.assets_dir else []))
+    binds = ",".join(str(p.resolve()) for p in mounts)  # the run paths (and world.assets_dir) are resolved too
     gpu = ["--nv"] if site.render.gpus else []
     argv = [runtime, "exec", *gpu, "--bind", binds, str(site.render_image), "python3"]
     return " ".join(shlex.quote(a) for a in argv)

