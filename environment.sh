@@ -5,9 +5,11 @@
 # --- paths -------------------------------------------------------------------------------------------------
 BPGEN_DATA_ROOT=${BPGEN_DATA_ROOT:-./runs}              # where runs (shards, merged datasets) are written
 BPGEN_SCRATCH=${BPGEN_SCRATCH:-/tmp}                    # node-local scratch for Blender temp files
+BPGEN_CACHE_DIR=${BPGEN_CACHE_DIR:-./cache}             # model caches built once by ./0-setup (anny: ~50 MB), read by every task
 BPGEN_VENV=${BPGEN_VENV:-.venv}                         # project virtual environment made by ./0-setup
 BPGEN_PYTHON=${BPGEN_PYTHON:-python3.11}                # interpreter 0-setup builds the venv from (3.11: bpy 4.2)
-# Asset library on shared storage, filled once (README "Asset library"): hdris/*.exr|*.hdr and textures/<set>/
+BPGEN_TORCH_INDEX=${BPGEN_TORCH_INDEX:-}                # extra pip index for the render venv's CPU torch, e.g. https://download.pytorch.org/whl/cpu
+# Asset library on shared storage, filled once (README "World lighting and the asset library"): hdris/, textures/<set>/
 # PBR sets (blenderproc download cc_textures / haven). Empty = bpy's 8 CC0 HDRIs and procedural materials only.
 # ./2-submit checks it and freezes its path and file list into RUN/config.yaml (world.assets_dir).
 BPGEN_ASSETS_DIR=${BPGEN_ASSETS_DIR:-}

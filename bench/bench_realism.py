@@ -231,35 +231,31 @@ def contact_sheets(
     }
     written: dict[str, str] = {}
 
-    def first_images(body: str, spec: dict[str, Any], family: str | None) -> list[tuple[Path, Any, list[Any]]]:
-        coco, anns, strategy = loaded[(body, spec["shard"])]
-        directory = shard_dir(args.out, body, spec["shard"])
-        chosen = []
-        for image in coco["images"]:
-            people = anns.get(image["id"], [])
-            if family is not None:
-                people = [a for a in people if strategy[image["id"]].get(str(a["id"])) == family]
-            if people:
-                chosen.append((directory, image, people))
-            if len(chosen) == args.sheet_images:
-                break
+    def first_images(body: str, specs: list[dict[str, Any]], family: str | None) -> list[tuple[Path, Any, list[Any]]]:
+        chosen: list[tuple[Path, Any, list[Any]]] = []
+        for spec in specs:
+            coco, anns, strategy = loaded[(body, spec["shard"])]
+            directory = shard_dir(args.out, body, spec["shard"])
+            for image in coco["images"]:
+                people = anns.get(image["id"], [])
+                if family is not None:
+                    people = [a for a in people if strategy[image["id"]].get(str(a["id"])) == family]
+                if people and len(chosen) < args.sheet_images:
+                    chosen.append((directory, image, people))
         return chosen
 
-    targets: list[tuple[str, dict[str, Any], str | None]] = [
-        (f"mode_{spec['name']}", spec, None) for spec in shards if spec["kind"] == "mode"
-    ]
+    mode_specs = [spec for spec in shards if spec["kind"] == "mode"]
     family_shards = {spec["name"]: spec for spec in shards if spec["kind"] == "family"}
+    targets: list[tuple[str, list[dict[str, Any]], str | None]] = [
+        (f"mode_{spec['name']}", [spec], None) for spec in mode_specs
+    ]
     for family in families():
         if family in family_shards:
-            targets.append((f"family_{family}", family_shards[family], None))
-        else:
-            for spec in shards:
-                if spec["kind"] == "mode":
-                    targets.append((f"family_{family}", spec, family))
-    for name, spec, family in targets:
-        if name in written:
-            continue
-        pick = {body: first_images(body, spec, family) for body in args.bodies}
+            targets.append((f"family_{family}", [family_shards[family]], None))
+        else:  # no family shard: images of the mode shards with a person of that family, only those drawn
+            targets.append((f"family_{family}", mode_specs, family))
+    for name, specs, only in targets:
+        pick = {body: first_images(body, specs, only) for body in args.bodies}
         sheet = sheet_rows(args.bodies, pick, by_key, args.sheet_tile_width)
         if sheet is None:
             continue
@@ -334,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
         for spec in shards:  # bodies interleaved per shard: a partial run still compares like with like
             for body in args.bodies:
                 render(args, body, spec)
-    dirs, dones = [], {}
+    dirs: list[Path] = []
+    dones: dict[str, list[dict[str, Any]]] = {}
     for body in args.bodies:
         for spec in shards:
             directory = shard_dir(args.out, body, spec["shard"])

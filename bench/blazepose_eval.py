@@ -34,7 +34,7 @@ def _no_network(*args: Any, **kwargs: Any) -> Any:
 
 def make_pose() -> Any:
     """BlazePose with the models shipped in the mediapipe wheel; refuses any download."""
-    urllib.request.urlopen = _no_network  # type: ignore[assignment]
+    urllib.request.urlopen = _no_network
     import mediapipe as mp
     from mediapipe.python.solutions import download_utils
 

@@ -75,8 +75,8 @@ class PhotoConfig:
     tint: FloatRange = (-0.03, 0.03)  # > 0 magenta, < 0 green
     dof_probability: float = 0.25
     f_number: FloatRange = (1.4, 4.0)
-    read_noise: FloatRange = (0.0, 2.0)  # Gaussian sigma, 8-bit levels
-    shot_gain: FloatRange = (0.0, 0.1)  # Poisson: variance = gain * level, 8-bit levels
+    read_noise: FloatRange = (0.0, 1.5)  # Gaussian sigma, 8-bit levels
+    shot_gain: FloatRange = (0.0, 0.06)  # Poisson: variance = gain * level, 8-bit levels
     jpeg_quality: IntRange = (70, 97)
 
     @property
@@ -130,7 +130,9 @@ def photo_config_from_dict(photo: dict[str, Any]) -> PhotoConfig:
     try:
         probability = float(photo["dof_probability"])
     except (TypeError, ValueError):
-        raise ConfigError(f"photo.dof_probability must be a number in [0, 1], got {photo['dof_probability']!r}") from None
+        raise ConfigError(
+            f"photo.dof_probability must be a number in [0, 1], got {photo['dof_probability']!r}"
+        ) from None
     if not 0.0 <= probability <= 1.0:
         raise ConfigError(f"photo.dof_probability must be in [0, 1], got {probability}")
     quality = _range(photo["jpeg_quality"], "photo.jpeg_quality", int, 1)
@@ -325,7 +327,7 @@ def apply_noise(rgb: np.ndarray, read_noise: float, shot_gain: float, seed: int)
     if read_noise <= 0.0 and shot_gain <= 0.0:
         return rgb.copy()
     rng = np.random.default_rng(seed)
-    levels = rgb.astype(np.float64)
+    levels: np.ndarray = rgb.astype(np.float64)
     if shot_gain > 0.0:
         levels = rng.poisson(levels / shot_gain) * shot_gain
     if read_noise > 0.0:

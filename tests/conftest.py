@@ -17,6 +17,16 @@ def _blender_missing() -> str | None:
     return None
 
 
+def _anny_missing() -> str | None:
+    for module in ("anny", "torch"):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not importable; run ./0-setup to install the render stack"
+    from bpgen.bodies.anny import _cache_problem, cache_dir
+
+    problem = _cache_problem(cache_dir())
+    return f"{problem}; run ./0-setup to build it" if problem else None
+
+
 def _slurm_missing() -> str | None:
     if not shutil.which("sinfo"):
         return "no Slurm client (sinfo) on PATH; .ci/run installs slurm-wlm and starts tests/slurm/cluster.sh"
@@ -36,6 +46,7 @@ def _detectron2_missing() -> str | None:
 
 CHECKS = {
     "blender": _blender_missing,
+    "anny": _anny_missing,
     "slurm": _slurm_missing,
     "gpu": _gpu_missing,
     "detectron2": _detectron2_missing,

@@ -50,7 +50,7 @@ def test_def_files_install_the_projects_pins_and_nothing_else():
     render, train = labels("render"), labels("train")
     main, extra = pins(PINS["dependencies"]), pins(PINS["optional-dependencies"]["train"])
     assert render["org.bpgen.bpy"] == main["bpy"] and render["org.bpgen.blenderproc"] == main["blenderproc"]
-    assert render["org.bpgen.mannequin-x"] == main["mannequin-x"]
+    assert render["org.bpgen.mannequin-x"] == main["mannequin-x"] and render["org.bpgen.anny"] == main["anny"]
     assert train["org.bpgen.torch"] == extra["torch"] and train["org.bpgen.torchvision"] == extra["torchvision"]
     assert render["org.bpgen.version"] == train["org.bpgen.version"] == PINS["version"]
     for name in ("render", "train"):

@@ -2,9 +2,11 @@
 annotations that do not depend on any of it."""
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -69,9 +71,8 @@ def test_defaults_compose_and_match_the_dataclass():
     assert "jpeg_quality" not in resolved and resolved["photo"]["jpeg_quality"] == [70, 97]
     assert config.photo.blender_look == "None"
     assert replace(config.photo, look="Punchy").blender_look == "AgX - Punchy"
-    assert photo_config_from_dict(resolved["photo"] | {"view_transform": "Filmic", "look": "Medium Contrast"}).blender_look == (
-        "Medium Contrast"
-    )
+    filmic = photo_config_from_dict(resolved["photo"] | {"view_transform": "Filmic", "look": "Medium Contrast"})
+    assert filmic.blender_look == "Medium Contrast"
 
 
 @pytest.mark.parametrize(
@@ -204,9 +205,9 @@ def test_blur_grows_with_defocus_and_wider_aperture():
     fx = 400.0  # 128 px wide: a long lens, visible blur
     depth = np.full(rgb.shape[:2], 6.0, np.float32)
     by_focus = [sharpness(apply_depth_of_field(rgb, depth, fx, 2.0, focus)) for focus in (6.0, 4.5, 3.5, 2.5, 1.5)]
-    assert all(a > b for a, b in zip(by_focus, by_focus[1:], strict=False)), by_focus
+    assert all(a > b for a, b in pairwise(by_focus)), by_focus
     by_aperture = [sharpness(apply_depth_of_field(rgb, depth, fx, n, 3.0)) for n in (16.0, 5.6, 2.0)]
-    assert all(a > b for a, b in zip(by_aperture, by_aperture[1:], strict=False)), by_aperture
+    assert all(a > b for a, b in pairwise(by_aperture)), by_aperture
 
 
 def test_focused_foreground_stays_sharp_over_a_blurred_background():
@@ -301,7 +302,7 @@ def test_view_transform_is_set_and_exposure_keyframes_change_each_frame(tmp_path
         text=True,
         check=False,
         timeout=600,
-        env={**__import__("os").environ, "PROBE_LOG": str(tmp_path / "blender.log")},
+        env={**os.environ, "PROBE_LOG": str(tmp_path / "blender.log")},
     )
     assert result.returncode == 0, result.stderr
     probe = json.loads(result.stdout.strip().splitlines()[-1])

@@ -184,7 +184,7 @@ def sample_look(rng: np.random.Generator, config: BodyConfig, attributes: dict[s
         brow_darkness=float(rng.uniform(0.4, 0.9)),
         hair_style=style,
         hair_color=color,
-        hair_rgb=srgb_to_linear(hair_rgb),  # type: ignore[arg-type]
+        hair_rgb=srgb_to_linear(hair_rgb),
         hair_length={"long": float(rng.uniform(0.12, 0.35)), "tied": float(rng.uniform(0.1, 0.28))}.get(style, 0.0),
         garments=tuple(garments),
     )

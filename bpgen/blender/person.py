@@ -77,6 +77,33 @@ class _Nodes:
         node.attribute_name = "rest"
         return node.outputs["Vector"]
 
+    def inside(self, attribute: str) -> Any:
+        """1 where the per-vertex float ``attribute`` (interpolated across the face) is > 0, else 0."""
+        node = self.tree.nodes.new("ShaderNodeAttribute")
+        node.attribute_name = attribute
+        step = self.new("ShaderNodeMath", operation="GREATER_THAN")
+        step.inputs[1].default_value = 0.0
+        self.link(node.outputs["Fac"], step.inputs[0])
+        return step.outputs["Value"]
+
+    def attribute(self, name: str) -> Any:
+        node = self.tree.nodes.new("ShaderNodeAttribute")
+        node.attribute_name = name
+        return node.outputs["Fac"]
+
+    def principled(self, **inputs: Any) -> Any:
+        node = self.tree.nodes.new("ShaderNodeBsdfPrincipled")
+        for key, value in inputs.items():
+            node.inputs[key.replace("_", " ")].default_value = value
+        return node
+
+    def mix_shader(self, factor: Any, a: Any, b: Any) -> Any:
+        node = self.tree.nodes.new("ShaderNodeMixShader")
+        self.link(factor, node.inputs[0])
+        self.link(a, node.inputs[1])
+        self.link(b, node.inputs[2])
+        return node.outputs["Shader"]
+
     def mix(self, factor: Any, a: Any, b: Any) -> Any:
         node = self.tree.nodes.new("ShaderNodeMix")
         node.data_type = "RGBA"
@@ -91,10 +118,10 @@ class _Nodes:
             self.link(factor, node.inputs["Factor"])
         return node.outputs["Result"]
 
-    def bump(self, height: Any, strength: float, distance: float) -> None:
+    def bump(self, height: Any, strength: float, distance: float, bsdf: Any = None) -> None:
         node = self.new("ShaderNodeBump", Strength=strength, Distance=distance)
         self.link(height, node.inputs["Height"])
-        self.link(node.outputs["Normal"], self.bsdf.inputs["Normal"])
+        self.link(node.outputs["Normal"], (bsdf or self.bsdf).inputs["Normal"])
 
 
 def _rgb(color: tuple[float, float, float], scale: float = 1.0) -> tuple[float, float, float]:
@@ -102,6 +129,7 @@ def _rgb(color: tuple[float, float, float], scale: float = 1.0) -> tuple[float, 
 
 
 def skin_material(name: str, look: Look) -> Any:
+    """Skin with brows, and the garments as layers over it (coverage attributes ``cover_<slot>`` > 0)."""
     nodes = _Nodes(name)
     uv = nodes.uv()
     masks = {}
@@ -121,6 +149,7 @@ def skin_material(name: str, look: Look) -> Any:
     nodes.link(masks["fingernails"], nail_mask.inputs[0])
     nodes.link(masks["toenails"], nail_mask.inputs[1])
     color = nodes.mix(nail_mask.outputs["Value"], color, nails)
+    color = nodes.mix(nodes.inside("brow"), color, _brow_color(look))
     nodes.link(color, nodes.bsdf.inputs["Base Color"])
     nodes.set(
         Subsurface_Weight=0.35,
@@ -129,14 +158,30 @@ def skin_material(name: str, look: Look) -> Any:
         Roughness=look.skin_roughness,
         Specular_IOR_Level=0.45,
     )
-    roughness = nodes.new("ShaderNodeMapRange", **{"To Min": look.skin_roughness - 0.08})
+    roughness = nodes.new("ShaderNodeMapRange")
+    roughness.inputs["To Min"].default_value = look.skin_roughness - 0.08
     roughness.inputs["To Max"].default_value = look.skin_roughness + 0.08
     nodes.link(variation.outputs["Fac"], roughness.inputs["Value"])
     nodes.link(roughness.outputs["Result"], nodes.bsdf.inputs["Roughness"])
     pores = nodes.new("ShaderNodeTexNoise", Scale=900.0, Detail=2.0)
     nodes.link(uv, pores.inputs["Vector"])
     nodes.bump(pores.outputs["Fac"], 0.08, 0.0005)
+    output = nodes.tree.nodes["Material Output"]
+    shader = nodes.bsdf.outputs["BSDF"]
+    if look.hair_style != "bald":  # the scalp under the hair shell, with a smooth hairline
+        shader = nodes.mix_shader(nodes.inside("hair"), shader, hair_shader(nodes, look))
+    layers = {g.slot: g for g in look.garments}
+    for slot in ("bottom", "top", "feet"):  # later layers cover earlier ones (shirt over trousers, shoes)
+        if slot in layers:
+            cloth = fabric_shader(nodes, layers[slot].fabric, layers[slot].kind)
+            shader = nodes.mix_shader(nodes.inside(f"cover_{slot}"), shader, cloth)
+    nodes.link(shader, output.inputs["Surface"])
     return nodes.material
+
+
+def _brow_color(look: Look) -> tuple[float, float, float]:
+    base = look.hair_rgb if look.hair_color not in ("grey", "dyed") else (0.05, 0.04, 0.03)
+    return _rgb(base, 0.6 * (1.0 - 0.4 * look.brow_darkness))
 
 
 def plain_material(name: str, color: tuple[float, float, float], roughness: float, **extra: float) -> Any:
@@ -145,8 +190,9 @@ def plain_material(name: str, color: tuple[float, float, float], roughness: floa
     return nodes.material
 
 
-def fabric_material(name: str, fabric: Fabric, kind: str) -> Any:
-    nodes = _Nodes(name)
+def fabric_shader(nodes: _Nodes, fabric: Fabric, kind: str) -> Any:
+    """A woven-cloth Principled BSDF in ``nodes``' tree (pattern on the rest positions); its shader output."""
+    bsdf = nodes.principled()
     rest = nodes.rest()
     mapping = nodes.new("ShaderNodeMapping")
     mapping.inputs["Rotation"].default_value = (0.0, fabric.angle, fabric.angle / 2.0)
@@ -186,36 +232,42 @@ def fabric_material(name: str, fabric: Fabric, kind: str) -> Any:
         grain = nodes.new("ShaderNodeTexNoise", Scale=40.0, Detail=2.0)
         nodes.link(coords, grain.inputs["Vector"])
         color = nodes.mix(grain.outputs["Fac"], _rgb(fabric.color, 0.94), _rgb(fabric.color, 1.05))
-    nodes.link(color, nodes.bsdf.inputs["Base Color"])
+    nodes.link(color, bsdf.inputs["Base Color"])
     shoe = kind == "shoes"
-    nodes.set(
-        Roughness=0.45 if shoe else fabric.roughness,
-        Sheen_Weight=0.0 if shoe else fabric.sheen,
-        Sheen_Roughness=0.4,
-    )
+    bsdf.inputs["Roughness"].default_value = 0.45 if shoe else fabric.roughness
+    bsdf.inputs["Sheen Weight"].default_value = 0.0 if shoe else fabric.sheen
+    bsdf.inputs["Sheen Roughness"].default_value = 0.4
     weave = nodes.new("ShaderNodeTexNoise", Scale=2500.0 if not shoe else 300.0, Detail=1.0)
     nodes.link(coords, weave.inputs["Vector"])
-    nodes.bump(weave.outputs["Fac"], 0.15, 0.0008)
-    return nodes.material
+    nodes.bump(weave.outputs["Fac"], 0.15, 0.0008, bsdf)
+    return bsdf.outputs["BSDF"]
+
+
+def hair_shader(nodes: _Nodes, look: Look) -> Any:
+    """Glossy, anisotropic hair with strands falling from the crown (streaks along ``hair_along``)."""
+    bsdf = nodes.principled(Roughness=0.35, Anisotropic=0.8, Sheen_Weight=0.25, Specular_IOR_Level=0.6)
+    combine = nodes.new("ShaderNodeCombineXYZ")
+    nodes.link(nodes.attribute("hair_across"), combine.inputs["X"])
+    nodes.link(nodes.attribute("hair_along"), combine.inputs["Y"])
+    mapping = nodes.new("ShaderNodeMapping")
+    mapping.inputs["Scale"].default_value = (1.0 / 0.0015, 1.0 / 0.06, 1.0)
+    nodes.link(combine.outputs["Vector"], mapping.inputs["Vector"])
+    strands = nodes.new("ShaderNodeTexNoise", Scale=1.0, Detail=6.0, Roughness=0.6)
+    nodes.link(mapping.outputs["Vector"], strands.inputs["Vector"])
+    color = nodes.mix(strands.outputs["Fac"], _rgb(look.hair_rgb, 0.55), _rgb(look.hair_rgb, 1.35))
+    nodes.link(color, bsdf.inputs["Base Color"])
+    nodes.bump(strands.outputs["Fac"], 0.5, 0.003, bsdf)
+    return bsdf.outputs["BSDF"]
 
 
 def hair_material(name: str, look: Look) -> Any:
     nodes = _Nodes(name)
-    rest = nodes.rest()
-    streaks = nodes.new("ShaderNodeTexWave", Scale=160.0, Distortion=6.0, Detail=3.0)
-    streaks.wave_type = "RINGS"
-    nodes.link(rest, streaks.inputs["Vector"])
-    color = nodes.mix(streaks.outputs["Fac"], _rgb(look.hair_rgb, 0.75), _rgb(look.hair_rgb, 1.25))
-    nodes.link(color, nodes.bsdf.inputs["Base Color"])
-    nodes.set(Roughness=0.38, Anisotropic=0.7, Sheen_Weight=0.3, Specular_IOR_Level=0.55)
-    nodes.bump(streaks.outputs["Fac"], 0.4, 0.002)
+    nodes.link(hair_shader(nodes, look), nodes.tree.nodes["Material Output"].inputs["Surface"])
     return nodes.material
 
 
 def person_materials(name: str, look: Look, slots: tuple[str, ...]) -> list[Any]:
-    """One material per surface slot, in slot order."""
-    garments = {g.slot: g for g in look.garments}
-    brow = _rgb(look.hair_rgb if look.hair_color not in ("grey", "dyed") else (0.05, 0.04, 0.03), 0.6)
+    """One material per surface slot, in slot order (garments and brows are layers of the skin's)."""
     made: list[Any] = []
     for slot in slots:
         label = f"mat_{name}_{slot}"
@@ -227,16 +279,12 @@ def person_materials(name: str, look: Look, slots: tuple[str, ...]) -> list[Any]
             made.append(plain_material(label, look.iris_rgb, 0.1, Coat_Weight=1.0))
         elif slot == "pupil":
             made.append(plain_material(label, (0.01, 0.01, 0.01), 0.05, Coat_Weight=1.0))
-        elif slot == "brow":
-            made.append(plain_material(label, _rgb(brow, 1.0 - 0.4 * look.brow_darkness), 0.6))
         elif slot == "mouth":
             made.append(plain_material(label, (0.12, 0.025, 0.025), 0.4))
         elif slot == "hair":
             made.append(hair_material(label, look))
-        elif slot in garments:
-            made.append(fabric_material(label, garments[slot].fabric, garments[slot].kind))
-        else:  # an empty slot (no such garment): never used by a face
-            made.append(plain_material(label, look.skin_rgb, 0.5))
+        else:
+            raise ValueError(f"no material for surface slot {slot!r}")
     return made
 
 
@@ -259,6 +307,9 @@ def add_person_mesh(name: str, posed: PosedBody, look: Look) -> Any:
     uv_layer.data.foreach_set("uv", surface.uv.astype(np.float32).ravel())
     rest = mesh.attributes.new("rest", "FLOAT_VECTOR", "POINT")
     rest.data.foreach_set("vector", surface.rest.astype(np.float32).ravel())
+    for attribute, values in surface.attributes.items():
+        layer = mesh.attributes.new(attribute, "FLOAT", "POINT")
+        layer.data.foreach_set("value", values.astype(np.float32))
     for material in person_materials(name, look, surface.slots):
         mesh.materials.append(material)
     mesh.polygons.foreach_set("material_index", surface.face_slots.astype(np.int32))

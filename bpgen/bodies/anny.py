@@ -105,7 +105,7 @@ class AnnyBody:
     def __init__(self, directory: Path | None = None) -> None:
         directory = cache_dir() if directory is None else directory
         try:
-            import torch  # noqa: F401
+            import torch
         except ImportError as exc:
             raise BodyAssetError(f"body asset missing: torch is not importable ({exc}); run ./0-setup") from exc
         try:
@@ -294,8 +294,8 @@ class AnnyBody:
         weights = model.vertex_bone_weights.detach().cpu().numpy()
         indices = model.vertex_bone_indices.detach().cpu().numpy()
         dominant = indices[np.arange(len(indices)), np.argmax(weights, axis=1)]
-        parts = ("eye_front.L", "eye_front.R", "eye_back.L", "eye_back.R", "eye_cavity.L", "eye_cavity.R")
-        parts += ("mouth_cavity", "tongue", "head", "hand.L", "hand.R", "foot.L", "foot.R")
+        parts: tuple[str, ...] = ("eye_front.L", "eye_front.R", "eye_back.L", "eye_back.R", "eye_cavity.L")
+        parts += ("eye_cavity.R", "mouth_cavity", "tongue", "head", "hand.L", "hand.R", "foot.L", "foot.R")
         face_part = np.full(len(self.faces), -1, dtype=np.int64)
         for i, part in enumerate(parts):
             face_part[get_face_segmentation_mask(model, [part])] = i

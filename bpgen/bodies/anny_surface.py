@@ -24,7 +24,8 @@ from bpgen.bodies.protocol import PosedBody, Surface
 if TYPE_CHECKING:
     from bpgen.appearance.look import Look
 
-SLOTS = ("skin", "sclera", "iris", "pupil", "brow", "mouth", "top", "bottom", "feet", "hair")
+SLOTS = ("skin", "sclera", "iris", "pupil", "mouth", "hair")
+GARMENT_SLOTS = ("top", "bottom", "feet")  # layers of the skin material, by coverage attributes
 SLOT = {name: i for i, name in enumerate(SLOTS)}
 
 # Garment coverage on limb coordinates. Arms: s = 0 at the shoulder joint, 1 at the wrist. Legs: s = 0 at the
@@ -52,10 +53,24 @@ HAIRLINES = {
     "buzz": (26.0, 18.0, -22.0, 0.002),
     "short": (24.0, 16.0, -28.0, 0.012),
     "medium": (20.0, -4.0, -42.0, 0.02),
-    "long": (20.0, -20.0, -45.0, 0.022),
+    "long": (20.0, -20.0, -60.0, 0.02),
     "tied": (22.0, 14.0, -28.0, 0.008),
 }
 PUPIL_DEG, IRIS_DEG = 10.0, 27.0
+
+
+def brow_field(rest: np.ndarray, eyes: tuple[np.ndarray, np.ndarray], eye_gap: float) -> np.ndarray:
+    """[V] signed brow coverage (> 0 on a brow): an arched band above each eye, thicker near the nose."""
+    field: np.ndarray = np.full(len(rest), -1.0)
+    for eye, sign in zip(eyes, (1.0, -1.0), strict=True):
+        lateral = (rest[:, 0] - eye[0]) * sign / eye_gap  # outward from the eye centre, in eye gaps
+        rise = (rest[:, 2] - eye[2]) / eye_gap
+        arch = 0.33 + 0.04 * np.cos(np.clip(lateral, -0.6, 0.6) * 2.6)  # brow centre line above the eye
+        half = 0.045 * (1.0 - 0.45 * np.clip((lateral + 0.3) / 0.8, 0.0, 1.0))  # tapers outwards
+        inside = np.minimum(half - np.abs(rise - arch), 0.3 * (np.minimum(lateral + 0.32, 0.5 - lateral)))
+        in_front = rest[:, 1] < eye[1] + 0.1 * eye_gap
+        field = np.where(in_front & (np.abs(lateral) < 1.0), np.maximum(field, inside), field)
+    return field
 
 
 @dataclass(frozen=True)
@@ -111,48 +126,72 @@ def _limb_parameter(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> n
 def garment_coverage(
     rest: np.ndarray, groups: np.ndarray, named: dict[str, np.ndarray], kinds: tuple[str, ...]
 ) -> dict[str, np.ndarray]:
-    """[V] bool per garment kind: the vertices it covers on this person's T-pose mesh."""
-    arm = np.zeros(len(rest))
-    leg = np.zeros(len(rest))
+    """[V] signed coverage per garment kind on this person's T-pose mesh, in metres: > 0 inside the garment.
+
+    Linear inside each limb (distance along the limb past the sleeve or trouser end, height past the waist or
+    the neckline), so that the zero line interpolated across a triangle is the garment's smooth edge.
+    """
+    outside = -0.05
+    arm = np.full(len(rest), np.nan)
+    leg = np.full(len(rest), np.nan)
+    arm_length = leg_length = 0.0
     for side, arm_group, leg_group in (("L", 3, 7), ("R", 4, 8)):
         on_arm = groups == arm_group
         arm[on_arm] = _limb_parameter(rest[on_arm], named[f"{side}_Shoulder"], named[f"{side}_Wrist"])
+        arm_length = float(np.linalg.norm(named[f"{side}_Wrist"] - named[f"{side}_Shoulder"]))
         on_leg = groups == leg_group
         leg[on_leg] = _limb_parameter(rest[on_leg], named[f"{side}_Hip"], named[f"{side}_Ankle"])
+        leg_length = float(np.linalg.norm(named[f"{side}_Ankle"] - named[f"{side}_Hip"]))
     hips = (named["L_Hip"][2] + named["R_Hip"][2]) / 2.0
-    height = (rest[:, 2] - hips) / (named["Neck"][2] - hips)
+    torso_length = float(named["Neck"][2] - hips)
+    height = rest[:, 2] - hips  # metres above the hip joints
     torso = groups == 0
     arms = (groups == 3) | (groups == 4)
     legs = (groups == 7) | (groups == 8)
     feet = (groups == 9) | (groups == 10)
-    front = rest[:, 1] < named["Neck"][1]  # anny faces -y
-    below_neckline = height < NECK_H - np.where(front, NECKLINE_DEPTH, 0.0)
+    frontness = np.clip((named["Neck"][1] - rest[:, 1]) / 0.04, 0.0, 1.0)  # 1 on the chest (anny faces -y)
+    neckline = torso_length * (NECK_H - NECKLINE_DEPTH * frontness)
     cover: dict[str, np.ndarray] = {}
     for kind in kinds:
+        f = np.full(len(rest), outside)
         if kind in SLEEVE_END:  # tops
-            body = torso & below_neckline & (height >= (-1.0 if kind == "leotard" else WAIST_H - 0.05))
-            sleeves = arms & (arm <= SLEEVE_END[kind])
-            high_cut = legs & (leg < 0.04) if kind == "leotard" else np.zeros(len(rest), bool)
-            cover[kind] = body | sleeves | high_cut
+            low = -np.inf if kind == "leotard" else torso_length * (WAIST_H - 0.05)
+            f[torso] = np.minimum(height[torso] - low, neckline[torso] - height[torso])
+            end = SLEEVE_END[kind]
+            if end > 0:
+                f[arms] = (end - arm[arms]) * arm_length
+            if kind == "leotard":
+                f[legs] = (0.04 - leg[legs]) * leg_length
         elif kind in LEG_END:  # bottoms
-            top = NECK_H if kind == "dress" else WAIST_H + 0.03
-            body = torso & (height < top) & (below_neckline | (kind != "dress"))
-            cover[kind] = body | (legs & (leg <= LEG_END[kind]))
+            top = neckline if kind == "dress" else np.full(len(rest), torso_length * (WAIST_H + 0.03))
+            f[torso] = top[torso] - height[torso]
+            f[legs] = (LEG_END[kind] - leg[legs]) * leg_length
         elif kind == "socks":
-            cover[kind] = feet | (legs & (leg > 0.86))
+            f[feet] = 0.05
+            f[legs] = (leg[legs] - 0.86) * leg_length
         elif kind == "shoes":
             ankle = min(named["L_Ankle"][2], named["R_Ankle"][2])
-            cover[kind] = feet & (rest[:, 2] < ankle + 0.015) | (legs & (leg > 0.985))
+            f[feet] = ankle + 0.015 - rest[feet, 2]
+            f[legs] = (leg[legs] - 0.985) * leg_length
+        cover[kind] = f
     return cover
 
 
-def _hair_faces(
-    rest: np.ndarray, faces: np.ndarray, head_faces: np.ndarray, center: np.ndarray, style: str
+def hair_field(
+    rest: np.ndarray,
+    groups: np.ndarray,
+    center: np.ndarray,
+    radius: float,
+    named: dict[str, np.ndarray],
+    style: str,
+    length: float,
 ) -> np.ndarray:
-    """[F] bool: skin faces under the hair of ``style`` (by elevation above the head centre, per azimuth)."""
+    """[V] signed hair coverage in metres (> 0 under the hair): above the style's hairline on the head (its
+    elevation above the head centre per azimuth, lower at the back); long hair also lies over the back of the
+    neck and the upper back down to ``length`` below the neck's base (it follows the body in every pose)."""
     front_deg, side_deg, back_deg, _ = HAIRLINES[style]
-    direction = rest - center
-    direction /= np.maximum(np.linalg.norm(direction, axis=1, keepdims=True), 1e-9)
+    offset = rest - center
+    direction = offset / np.maximum(np.linalg.norm(offset, axis=1, keepdims=True), 1e-9)
     elevation = np.degrees(np.arcsin(np.clip(direction[:, 2], -1.0, 1.0)))
     forward = -direction[:, 1] / np.maximum(np.hypot(direction[:, 0], direction[:, 1]), 1e-9)  # cos(azimuth)
     threshold = (
@@ -160,8 +199,26 @@ def _hair_faces(
         + side_deg * (1.0 - np.abs(forward))
         + back_deg * np.clip(-forward, 0.0, 1.0)
     )
-    scalp = elevation > threshold
-    return head_faces & scalp[faces].all(axis=1)
+    head_or_neck = (groups == 2) | (groups == 1)
+    field = np.where(head_or_neck, np.radians(elevation - threshold) * radius, -0.05)
+    if style == "long" and length > 0:
+        neck = named["Neck"]
+        behind = rest[:, 1] - (neck[1] + 0.3 * radius)  # anny faces -y: the back is at larger y
+        reach = rest[:, 2] - (neck[2] - length)
+        sides = 1.6 * radius - np.abs(rest[:, 0] - neck[0])
+        back = np.minimum(np.minimum(behind, reach), sides)
+        field = np.where((groups == 0) | (groups == 1), np.maximum(field, back), field)
+    return field
+
+
+def hair_flow(points: np.ndarray, center: np.ndarray) -> dict[str, np.ndarray]:
+    """[V] hair coordinates in metres: ``hair_across`` around the head, ``hair_along`` down from the crown
+    (strands run along it), so a shader can draw streaks that fall from the crown in every pose."""
+    offset = points - center
+    distance = np.linalg.norm(offset, axis=1)
+    azimuth = np.arctan2(offset[:, 0], -offset[:, 1])
+    polar = np.arccos(np.clip(offset[:, 2] / np.maximum(distance, 1e-9), -1.0, 1.0))
+    return {"hair_across": azimuth * np.sin(np.clip(polar, 0.3, np.pi)) * 0.1, "hair_along": polar * distance}
 
 
 def _kabsch(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -180,28 +237,18 @@ def _grid(rows: int, cols: int) -> np.ndarray:
     return np.concatenate([np.stack([a, a + cols, a + 1], 1), np.stack([a + 1, a + cols, a + cols + 1], 1)])
 
 
-def _hair_extension(look: Look, center: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rest-pose geometry of a long-hair curtain or a ponytail behind the head: vertices, faces, uv."""
+def _ponytail(look: Look, center: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rest-pose geometry of a tied ponytail: a tapered tube leaving the back of the head (vertices, faces, uv)."""
     back = np.array([0.0, 1.0, 0.0])  # anny faces -y
     up = np.array([0.0, 0.0, 1.0])
     left = np.array([1.0, 0.0, 0.0])
-    if look.hair_style == "long":
-        rows, cols = 8, 13
-        t = np.linspace(0.0, 1.0, rows)[:, None]
-        azimuth = np.radians(np.linspace(95.0, 265.0, cols))[None, :]
-        ring = np.sin(azimuth)[..., None] * left + (-np.cos(azimuth))[..., None] * -back
-        r = radius * (1.05 + 0.25 * t)[..., None]
-        points = center + r * ring + (-(t * look.hair_length)[..., None]) * up + (0.45 * t * look.hair_length)[..., None] * back
-        uv = np.stack(np.meshgrid(np.linspace(0, 1, cols), np.linspace(0, 1, rows)), -1)
-        return points.reshape(-1, 3), _grid(rows, cols), uv.reshape(-1, 2)
-    # ponytail: a tapered tube leaving the back of the head, hanging back and down
-    rows, cols = 7, 8
+    rows, cols = 7, 9
     t = np.linspace(0.0, 1.0, rows)
-    root = center + radius * 0.95 * back + radius * 0.25 * up
-    axis_points = root + np.outer(t * look.hair_length, 0.55 * back - 0.83 * up)
-    thickness = radius * (0.28 - 0.18 * t)
+    root = center + radius * 0.9 * back + radius * 0.2 * up
+    axis_points = root + np.outer(t * look.hair_length, 0.5 * back - 0.87 * up)
+    thickness = radius * (0.3 - 0.2 * t)
     angle = np.linspace(0.0, 2.0 * np.pi, cols)
-    ring = np.cos(angle)[:, None] * left + np.sin(angle)[:, None] * up
+    ring = np.cos(angle)[:, None] * left + np.sin(angle)[:, None] * (0.87 * back + 0.5 * up)
     points = axis_points[:, None, :] + thickness[:, None, None] * ring[None]
     uv = np.stack(np.meshgrid(np.linspace(0, 1, cols), t), -1)
     return points.reshape(-1, 3), _grid(rows, cols), uv.reshape(-1, 2)
@@ -219,21 +266,20 @@ def dress_anny(
     faces = topology.faces
     groups = topology.group()
     slot = np.zeros(len(faces), dtype=np.int64)
-    thickness = np.zeros(len(rest))
-    vertex_slot = np.zeros(len(rest), dtype=np.int64)
     kinds = tuple(g.kind for g in look.garments)
     coverage = garment_coverage(rest, groups, rest_named, kinds)
-    order = sorted(look.garments, key=lambda g: {"bottom": 0, "top": 1, "feet": 2}[g.slot])
-    if any(g.kind == "dress" for g in look.garments):  # a dress covers the torso over the top's sleeves
-        order = sorted(look.garments, key=lambda g: {"top": 0, "bottom": 1, "feet": 2}[g.slot])
-    for garment in order:
-        covered = coverage[garment.kind]
-        vertex_slot[covered] = SLOT[garment.slot]
-        thickness[covered] = THICKNESS[garment.kind]
-    face_vertex_slots = vertex_slot[faces]
-    same = (face_vertex_slots == face_vertex_slots[:, :1]).all(axis=1)
-    slot[same] = face_vertex_slots[same, 0]
-    thickness[~np.isin(np.arange(len(rest)), faces[slot > 0])] = 0.0  # only vertices of garment faces move
+    attributes = {f"cover_{slot_name}": np.full(len(rest), -1.0) for slot_name in GARMENT_SLOTS}
+    thickness = np.zeros(len(rest))
+    dress = "dress" in kinds
+    for garment in look.garments:
+        f = coverage[garment.kind]
+        if dress and garment.slot == "top":  # a dress covers the torso: the top shows only as sleeves
+            f = np.where(groups == 0, -0.05, f)
+        attributes[f"cover_{garment.slot}"] = f
+        thickness = np.maximum(thickness, np.where(f > 0, THICKNESS[garment.kind], 0.0))
+    body_faces = topology.face_part < 0  # the skin of torso and limbs (not head, hands, feet parts)
+    body_faces |= topology.part("foot.L") | topology.part("foot.R") | topology.part("hand.L") | topology.part("hand.R")
+    thickness[~np.isin(np.arange(len(rest)), faces[body_faces])] = 0.0
 
     for part, name in (("mouth_cavity", "mouth"), ("tongue", "mouth"), ("eye_cavity.L", "mouth")):
         slot[topology.part(part)] = SLOT[name]
@@ -244,37 +290,40 @@ def dress_anny(
         to_face = centroids[on_eye] - eye
         cos = -to_face[:, 1] / np.maximum(np.linalg.norm(to_face, axis=1), 1e-9)
         angle = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
-        slot[on_eye] = np.where(angle < PUPIL_DEG, SLOT["pupil"], np.where(angle < IRIS_DEG, SLOT["iris"], SLOT["sclera"]))
+        slot[on_eye] = np.where(
+            angle < PUPIL_DEG, SLOT["pupil"], np.where(angle < IRIS_DEG, SLOT["iris"], SLOT["sclera"])
+        )
     head_faces = topology.part("head")
     eye_gap = float(np.linalg.norm(eyes[0] - eyes[1]))
-    for eye, sign in zip(eyes, (1.0, -1.0), strict=True):
-        lateral = (centroids[:, 0] - eye[0]) * sign
-        rise = centroids[:, 2] - eye[2]
-        band = (lateral > -0.3 * eye_gap) & (lateral < 0.5 * eye_gap) & (rise > 0.27 * eye_gap) & (rise < 0.45 * eye_gap)
-        slot[head_faces & band & (centroids[:, 1] < eye[1] + 0.1 * eye_gap)] = SLOT["brow"]
+    attributes["brow"] = brow_field(rest, eyes, eye_gap)
 
     normals = vertex_normals(posed.vertices, faces)
     vertices = posed.vertices + normals * thickness[:, None]
     all_vertices, all_faces, uv, rest_all = [vertices], [faces], [topology.uv], [rest]
+    head_vertices = rest[groups == 2]
+    center = (head_vertices.min(axis=0) + head_vertices.max(axis=0)) / 2.0
+    center[1] += 0.1 * eye_gap  # the skull's centre lies behind the face's
+    radius = float(np.median(np.linalg.norm(head_vertices - center, axis=1)))
     if look.hair_style != "bald":
-        head_vertices = rest[groups == 2]
-        center = (head_vertices.min(axis=0) + head_vertices.max(axis=0)) / 2.0
-        center[1] += 0.1 * eye_gap  # the skull's centre lies behind the face's
-        radius = float(np.median(np.linalg.norm(head_vertices - center, axis=1)))
-        hair = _hair_faces(rest, faces, head_faces & (slot == SLOT["skin"]), center, look.hair_style)
-        slot[hair] = SLOT["hair"]
+        field = hair_field(rest, groups, center, radius, rest_named, look.hair_style, look.hair_length)
+        attributes["hair"] = field  # the skin shader's hair layer: a smooth hairline under the shell's edge
+        skin_faces = (head_faces | (topology.face_part < 0)) & (slot == SLOT["skin"])
+        hair = skin_faces & (field[faces] > 0).all(axis=1)
         shell_thickness = HAIRLINES[look.hair_style][3]
         used = np.unique(faces[hair])
+        edge = np.isin(used, faces[~hair])  # the hairline: the shell comes down onto the scalp there
         remap = np.full(len(rest), -1, dtype=np.int64)
         remap[used] = np.arange(len(used)) + len(vertices)
         lift = shell_thickness * (1.0 + 0.6 * np.clip((rest[used, 2] - center[2]) / radius, 0.0, 1.0))
+        lift[edge] = 0.0
         all_vertices.append(vertices[used] + normals[used] * lift[:, None])
         all_faces.append(remap[faces[hair]])
         uv.append(topology.uv.reshape(-1, 3, 2)[hair].reshape(-1, 2))
         rest_all.append(rest[used])
-        if look.hair_length > 0 and look.hair_style in ("long", "tied"):
-            points, grid, grid_uv = _hair_extension(look, center, radius + shell_thickness)
-            rotation, translation = _kabsch(rest[used], vertices[used])  # the head's rigid motion
+        if look.hair_style == "tied" and look.hair_length > 0:
+            points, grid, grid_uv = _ponytail(look, center, radius + shell_thickness)
+            head = np.unique(faces[head_faces])
+            rotation, translation = _kabsch(rest[head], posed.vertices[head])  # the head's rigid motion
             offset = sum(len(v) for v in all_vertices)
             all_vertices.append(points @ rotation.T + translation)
             all_faces.append(grid + offset)
@@ -282,7 +331,11 @@ def dress_anny(
             rest_all.append(points)
         count = sum(len(f) for f in all_faces) - len(slot)
         slot = np.concatenate([slot, np.full(count, SLOT["hair"])])
-    surface = Surface(SLOTS, slot, np.concatenate(uv), np.concatenate(rest_all))
+    rest_points = np.concatenate(rest_all)
+    extra = len(rest_points) - len(rest)
+    attributes = {name: np.concatenate([values, np.full(extra, -1.0)]) for name, values in attributes.items()}
+    attributes.update(hair_flow(rest_points, center))
+    surface = Surface(SLOTS, slot, np.concatenate(uv), rest_points, attributes)
     return PosedBody(
         np.concatenate(all_vertices),
         np.concatenate(all_faces),

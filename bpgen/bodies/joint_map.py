@@ -176,7 +176,9 @@ class JointMap:
     def global_rotations(self, body_pose: np.ndarray, rest_heads: np.ndarray) -> np.ndarray:
         """[B,3,3] anny global rotations (world axes, relative to anny's rest) for an SMPL-X ``body_pose``."""
         smpl = smpl_global_rotations(body_pose)
-        local = np.concatenate([np.eye(3)[None], axis_angle_to_matrix(np.asarray(body_pose, np.float64).reshape(21, 3))])
+        local = np.concatenate(
+            [np.eye(3)[None], axis_angle_to_matrix(np.asarray(body_pose, np.float64).reshape(21, 3))]
+        )
         corrections = self.rest_corrections(rest_heads)
         world = np.empty((len(self.labels), 3, 3))
         for b, parent in enumerate(self.parents):

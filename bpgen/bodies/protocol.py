@@ -94,12 +94,15 @@ class BodyShape:
 
 @dataclass(frozen=True)
 class Surface:
-    """How a dressed mesh is textured: per-corner UVs, a material slot per face, rest-pose coordinates."""
+    """How a dressed mesh is textured: per-corner UVs, a material slot per face, rest-pose coordinates and
+    per-vertex float attributes that shaders threshold (e.g. garment coverage: > 0 inside the garment, so
+    its edge is a smooth line across the triangles, not a staircase of faces)."""
 
-    slots: tuple[str, ...]  # material slot names, e.g. ("skin", "eyes", "top", "bottom", "feet", "hair")
+    slots: tuple[str, ...]  # material slot names, e.g. ("skin", "sclera", "iris", "pupil", "mouth", "hair")
     face_slots: np.ndarray  # [F] index into slots
     uv: np.ndarray  # [F*3, 2] per face corner
     rest: np.ndarray  # [V,3] rest-pose positions: pattern coordinates that move with the body
+    attributes: dict[str, np.ndarray] = field(default_factory=dict)  # name -> [V] float
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ COLOR_TOKENS = frozenset({"color", "col", "basecolor", "albedo", "diffuse", "dif
 ROUGHNESS_TOKENS = frozenset({"roughness", "rough"})
 NORMAL_TOKENS = frozenset({"normalgl", "normal", "nor", "nrm"})
 DISPLACEMENT_TOKENS = frozenset({"displacement", "disp", "height"})
-FILL_HINT = "fill it as README.md 'Asset library' says, or leave BPGEN_ASSETS_DIR empty"
+FILL_HINT = "fill it as README.md 'World lighting and the asset library' says, or leave BPGEN_ASSETS_DIR empty"
 
 
 class AssetsError(ConfigError):
@@ -242,7 +242,7 @@ def freeze_assets(resolved: dict[str, Any], env_assets_dir: Path | None) -> None
     """Fill ``world.assets_dir`` (when null) from BPGEN_ASSETS_DIR and ``world.assets_digest`` from its file list,
     in the resolved config dict; ``AssetsError`` when the directory is set but missing or empty."""
     world = resolved["world"]
-    given = world.get("assets_dir")
+    given = _optional_text(world.get("assets_dir"), "world.assets_dir")
     if given:
         path, label = Path(str(given)).expanduser().resolve(), "world.assets_dir"
     elif env_assets_dir is not None:
