@@ -223,7 +223,8 @@ def contact_sheets(
     a person of that family, drawing only those people); rows = bodies, the same images in each row."""
     by_key = {(r["run"], r["shard"], r["annotation_id"]): r for r in records}
     sheets_dir = args.out / "sheets"
-    sheets_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(sheets_dir, ignore_errors=True)  # no stale sheets of an earlier plan
+    sheets_dir.mkdir(parents=True)
     loaded = {
         (body, spec["shard"]): load_shard(shard_dir(args.out, body, spec["shard"]))
         for body in args.bodies

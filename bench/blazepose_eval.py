@@ -66,7 +66,7 @@ def evaluate_person(pose: Any, image_bgr: np.ndarray, ann: dict[str, Any]) -> di
     height, width = image_bgr.shape[:2]
     box = crop_box(ann["bbox"], width, height)
     landmarks = detect(pose, image_bgr, box)
-    labelled = sum(1 for v in ann["keypoints"][2::3] if v > 0)
+    labelled = sum(1 for v in ann["keypoints"][2:51:3] if v > 0)
     record: dict[str, Any] = {"crop": list(box), "labelled_keypoints": labelled, "detected": landmarks is not None}
     if landmarks is None:
         return record | {"found": False, "oks": None, "predicted": None}

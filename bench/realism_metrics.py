@@ -69,7 +69,7 @@ def oks(predicted_xy: np.ndarray, keypoints: Sequence[float], area: float) -> fl
     (scale s**2). Only keypoints with v > 0 count; ``None`` when the person has none. Same formula as
     pycocotools' ``computeOks``: mean over labelled points of exp(-d**2 / (2 * s**2 * (2 * sigma)**2)).
     """
-    gt = np.asarray(keypoints, dtype=float).reshape(17, 3)
+    gt = np.asarray(keypoints, dtype=float)[:51].reshape(17, 3)  # COCO-17 first (extra points, if any, ignored)
     labelled = gt[:, 2] > 0
     if not labelled.any():
         return None

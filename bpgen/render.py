@@ -167,7 +167,9 @@ def render_shard(run_dir: Path, shard: int, images: int, config: RenderConfig, r
             )
         log(f"{final.name} is already DONE; skipping")
         return final
+    t_body = time.perf_counter()
     body = load_body(config.body.name)  # fails early, before anything is written, when the body asset is missing
+    body_load_seconds = time.perf_counter() - t_body
     started, start_time = shards.utc_now(), time.time()
     tmp = shards.prepare_temp_dir(run_dir, shard, text)
     from bpgen.blender.bproc_adapter import versions
@@ -230,6 +232,7 @@ def render_shard(run_dir: Path, shard: int, images: int, config: RenderConfig, r
         "wall_seconds": round(time.time() - start_time, 3),
         "seconds": times.as_dict(),
         "resumed_scenes": resumed,
+        "body": {"model": config.body.name, "load_seconds": round(body_load_seconds, 3)},
         "pose_sampling": {
             "people": people,
             "attempts": attempts,

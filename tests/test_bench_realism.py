@@ -193,3 +193,14 @@ def test_family_shards_render_only_that_family() -> None:
     config, _ = compose_render_config(["body=mannequin", *bridge["overrides"]])
     assert config.pose.strategy_mix == {"bridge": 1.0}
     assert config.mode.name == "pose"
+
+
+def test_sheet_png_is_shrunk_below_the_limit(tmp_path: Path) -> None:
+    import bench_realism
+
+    noise = np.random.default_rng(0).integers(0, 255, size=(300, 400, 3), dtype=np.uint8)
+    size = bench_realism.write_png(tmp_path / "sheet.png", noise, max_bytes=100_000)
+    assert size <= 100_000 and (tmp_path / "sheet.png").stat().st_size == size
+    import cv2
+
+    assert cv2.imread(str(tmp_path / "sheet.png")).shape[1] < 400

@@ -14,7 +14,7 @@ import pytest
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
-pytestmark = pytest.mark.blender
+pytestmark = [pytest.mark.blender, pytest.mark.anny]
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["resolution=[64,48]", "samples=4", "denoiser=none", "frames_per_scene=2", "scene.distractors=[1,2]"]
 
@@ -106,7 +106,10 @@ def test_frame_records_carry_camera_and_person_3d(occlusion_shard):
         K = np.array(frame["cam_K"])
         assert K.shape == (3, 3) and K[0, 2] == 32.0
         for person in frame["persons"]:
-            assert len(person["joints_cam"]) == 22 and len(person["shape"]) == 10
+            assert len(person["joints_cam"]) == 22 and len(person["shape"]) == 6  # anny's phenotype
+            assert person["body_model"] == "anny" and 4.0 <= person["age_years"] <= 80.0
+            assert person["sex"] in ("female", "male") and 0.0 <= person["skin_tone"] <= 1.0
+            assert len(person["foot_keypoints_2d"]) == 6 and len(person["foot_keypoints_visibility"]) == 6
             assert len(person["body_pose"]) == 21 and 0 <= person["visib_fract"] <= 1
             # the saved 2D keypoints are the projection of the saved 3D keypoints through K
             cam = np.array(person["keypoints_cam"])
@@ -231,7 +234,8 @@ def test_missing_body_asset_is_a_clear_error_and_writes_nothing(tmp_path):
     run_dir = tmp_path / "run"
     env = dict(os.environ, PYTHONPATH=str(tmp_path / "site"))
     result = subprocess.run(
-        [sys.executable, "-m", "bpgen.render", "--run-dir", str(run_dir), "--shard", "0", "--images", "1", *TINY],
+        [sys.executable, "-m", "bpgen.render", "--run-dir", str(run_dir), "--shard", "0", "--images", "1", *TINY,
+         "body=mannequin"],
         cwd=ROOT,
         capture_output=True,
         text=True,

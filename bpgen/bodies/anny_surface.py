@@ -83,6 +83,7 @@ class AnnyTopology:
     bone_labels: tuple[str, ...]
     face_part: np.ndarray  # [F] index into part_names, -1 elsewhere
     part_names: tuple[str, ...]
+    masks: dict[str, str]  # region name -> the model's UV mask image (lips, fingernails, toenails)
 
     def part(self, name: str) -> np.ndarray:
         return self.face_part == self.part_names.index(name)
@@ -335,7 +336,7 @@ def dress_anny(
     extra = len(rest_points) - len(rest)
     attributes = {name: np.concatenate([values, np.full(extra, -1.0)]) for name, values in attributes.items()}
     attributes.update(hair_flow(rest_points, center))
-    surface = Surface(SLOTS, slot, np.concatenate(uv), rest_points, attributes)
+    surface = Surface(SLOTS, slot, np.concatenate(uv), rest_points, attributes, topology.masks)
     return PosedBody(
         np.concatenate(all_vertices),
         np.concatenate(all_faces),

@@ -103,6 +103,7 @@ class Surface:
     uv: np.ndarray  # [F*3, 2] per face corner
     rest: np.ndarray  # [V,3] rest-pose positions: pattern coordinates that move with the body
     attributes: dict[str, np.ndarray] = field(default_factory=dict)  # name -> [V] float
+    masks: dict[str, str] = field(default_factory=dict)  # region name -> greyscale UV mask image (lips, nails)
 
 
 @dataclass(frozen=True)
