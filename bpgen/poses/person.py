@@ -66,17 +66,22 @@ def sample_person(rng: np.random.Generator, body: Body, config: PoseConfig, body
 
     Raises RuntimeError if ``config.max_attempts`` poses in a row intersect themselves.
     """
-    shape = body.sample_shape(rng, body_config)
-    look = sample_look(rng, body_config, shape.attributes) if body_config.name != "mannequin" else None
+    # who, which pose and which orientation draw from their own streams: another body model (other sizes,
+    # other self-intersection rejections) still gets the same poses and orientations from the same seed
+    identity, poses, orientation = rng.spawn(3)
+    shape = body.sample_shape(identity, body_config)
+    look = sample_look(identity, body_config, shape.attributes) if body_config.name != "mannequin" else None
     for attempt in range(1, config.max_attempts + 1):
-        strategy = choose(rng, config.strategy_mix)
+        strategy = choose(poses, config.strategy_mix)
         angles = sample_joint_angles(
-            rng, strategy, extreme_probability=config.extreme_probability, jitter_deg=config.family_jitter_deg
+            poses, strategy, extreme_probability=config.extreme_probability, jitter_deg=config.family_jitter_deg
         )
         local = body.pose(angles.body_pose, shape)
         if self_collisions(local.capsules, IGNORED_CAPSULE_PAIRS, config.self_collision_shrink):
             continue
-        rotation, mode = body_orientation(rng, local, angles.orientation, angles.support, config.orientation_mix)
+        rotation, mode = body_orientation(
+            orientation, local, angles.orientation, angles.support, config.orientation_mix
+        )
         world = body.dress(local, shape, look).transformed(rotation, np.zeros(3))
         lift = angles.lift - world.vertices[:, 2].min()  # lowest vertex on the floor, or above it
         world = world.transformed(np.eye(3), np.array([0.0, 0.0, lift]))

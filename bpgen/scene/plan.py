@@ -124,8 +124,8 @@ def _place_people(rng: np.random.Generator, body: Body, config: RenderConfig) ->
     spacing = (0.35, 1.0) if config.mode.name == "occlusion" else config.scene.person_spacing
     people: list[Person] = []
     attempts = dropped = 0
-    for _ in range(count):
-        person = sample_person(rng, body, config.pose, config.body)
+    for person_rng in rng.spawn(count):  # one stream per person: the i-th person draws the same on any body
+        person = sample_person(person_rng, body, config.pose, config.body)
         attempts += person.attempts
         center = person.posed.vertices.mean(axis=0)
         for _try in range(30):
@@ -284,19 +284,22 @@ def _camera_clear(camera: Camera, people: list[Person], objects: list[ObjectSpec
 
 def plan_scene(rng: np.random.Generator, config: RenderConfig, body: Body, frames: int) -> ScenePlan:
     """Draw one scene with ``frames`` camera frames."""
-    people, attempts, dropped = _place_people(rng, body, config)
+    # independent streams: people, objects and lights, cameras, photometry (and surfaces below); so changing the
+    # body model or how many attempts a pose took leaves the other draws of the scene as they were
+    people_rng, rng, camera_rng, photo_rng = rng.spawn(4)
+    people, attempts, dropped = _place_people(people_rng, body, config)
     center, radius = _group_sphere(people)
     occluder_azimuth = rng.uniform(0.0, 2.0 * np.pi)
     objects = _objects(rng, config, people, center, radius, occluder_azimuth)
     cameras: list[FrameCamera] = []
     for _ in range(frames):
-        viewpoint = choose(rng, config.mode.viewpoints) if config.mode.viewpoints else "default"
+        viewpoint = choose(camera_rng, config.mode.viewpoints) if config.mode.viewpoints else "default"
         azimuth = occluder_azimuth if config.mode.name == "occlusion" else None
         for _try in range(30):
-            camera = _camera(rng, config, viewpoint, people, center, radius, azimuth)
+            camera = _camera(camera_rng, config, viewpoint, people, center, radius, azimuth)
             if _camera_clear(camera, people, objects, center):
                 break
-        cameras.append(FrameCamera(camera, viewpoint, sample_photo(rng, config.photo, len(people))))
+        cameras.append(FrameCamera(camera, viewpoint, sample_photo(photo_rng, config.photo, len(people))))
     lights = []
     for _ in range(int(rng.integers(config.scene.lights[0], config.scene.lights[1] + 1))):
         kind = str(rng.choice(LIGHT_TYPES))
