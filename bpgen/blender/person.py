@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from bpgen.appearance.look import Fabric, Look
+from bpgen.blender.mesh import link_object, triangle_mesh
 from bpgen.bodies.protocol import PosedBody
 
 
@@ -276,19 +277,9 @@ def person_materials(name: str, look: Look, slots: tuple[str, ...], masks: dict[
 
 def add_person_mesh(name: str, posed: PosedBody, look: Look) -> Any:
     """Create the person object (mesh, UVs, rest attribute, materials) and link it to the scene."""
-    import bpy
-
     surface = posed.surface
     assert surface is not None, "dress the body before building it"
-    vertices, faces = posed.vertices, posed.faces
-    mesh = bpy.data.meshes.new(name)
-    mesh.vertices.add(len(vertices))
-    mesh.vertices.foreach_set("co", vertices.astype(np.float32).ravel())
-    mesh.loops.add(faces.size)
-    mesh.loops.foreach_set("vertex_index", faces.astype(np.int32).ravel())
-    mesh.polygons.add(len(faces))
-    mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 3, dtype=np.int32))
-    mesh.polygons.foreach_set("loop_total", np.full(len(faces), 3, dtype=np.int32))
+    mesh = triangle_mesh(name, posed.vertices, posed.faces)
     uv_layer = mesh.uv_layers.new(name="UVMap")
     uv_layer.data.foreach_set("uv", surface.uv.astype(np.float32).ravel())
     rest = mesh.attributes.new("rest", "FLOAT_VECTOR", "POINT")
@@ -299,8 +290,4 @@ def add_person_mesh(name: str, posed: PosedBody, look: Look) -> Any:
     for material in person_materials(name, look, surface.slots, surface.masks):
         mesh.materials.append(material)
     mesh.polygons.foreach_set("material_index", surface.face_slots.astype(np.int32))
-    mesh.update()
-    mesh.shade_smooth()
-    obj = bpy.data.objects.new(name, mesh)
-    bpy.context.collection.objects.link(obj)
-    return obj
+    return link_object(name, mesh)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from bpgen.blender.bproc_adapter import load_blenderproc
+from bpgen.blender.mesh import link_object, triangle_mesh
 from bpgen.blender.person import add_person_mesh
 from bpgen.blender.world import build_world, textured_material
 from bpgen.config import RenderConfig
@@ -143,19 +144,7 @@ class BlenderScene:
             obj["category_id"] = 1 if obj.name.startswith("person_") else 0  # for BlenderProc's COCO writer
 
     def _mesh(self, name: str, vertices: np.ndarray, faces: np.ndarray, material: MaterialSpec) -> Any:
-        import bpy
-
-        mesh = bpy.data.meshes.new(name)
-        mesh.vertices.add(len(vertices))
-        mesh.vertices.foreach_set("co", vertices.astype(np.float32).ravel())
-        mesh.loops.add(faces.size)
-        mesh.loops.foreach_set("vertex_index", faces.astype(np.int32).ravel())
-        mesh.polygons.add(len(faces))
-        mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 3, dtype=np.int32))
-        mesh.update()
-        mesh.shade_smooth()
-        obj = bpy.data.objects.new(name, mesh)
-        bpy.context.collection.objects.link(obj)
+        obj = link_object(name, triangle_mesh(name, vertices, faces))
         wrapped = self.bproc.types.MeshObject(obj)
         wrapped.replace_materials(self._material(name, material))
         return wrapped

@@ -20,33 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from bpgen.poses.joints import BODY_JOINTS
 from bpgen.rotations import axis_angle_to_matrix, rotation_between
 
 # SMPL-X body joints (pelvis first) and their parents: the kinematic tree of the sampler's angles.
-SMPL_JOINTS = (
-    "Pelvis",
-    "L_Hip",
-    "R_Hip",
-    "Spine1",
-    "L_Knee",
-    "R_Knee",
-    "Spine2",
-    "L_Ankle",
-    "R_Ankle",
-    "Spine3",
-    "L_Foot",
-    "R_Foot",
-    "Neck",
-    "L_Collar",
-    "R_Collar",
-    "Head",
-    "L_Shoulder",
-    "R_Shoulder",
-    "L_Elbow",
-    "R_Elbow",
-    "L_Wrist",
-    "R_Wrist",
-)
+SMPL_JOINTS = ("Pelvis", *BODY_JOINTS)  # the pelvis, then the sampler's 21 joints in their order
 SMPL_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19)
 
 # SMPL-X axes (x left, y up, z forward) -> anny axes (x left, z up, -y forward).
