@@ -234,8 +234,19 @@ def test_missing_body_asset_is_a_clear_error_and_writes_nothing(tmp_path):
     run_dir = tmp_path / "run"
     env = dict(os.environ, PYTHONPATH=str(tmp_path / "site"))
     result = subprocess.run(
-        [sys.executable, "-m", "bpgen.render", "--run-dir", str(run_dir), "--shard", "0", "--images", "1", *TINY,
-         "body=mannequin"],
+        [
+            sys.executable,
+            "-m",
+            "bpgen.render",
+            "--run-dir",
+            str(run_dir),
+            "--shard",
+            "0",
+            "--images",
+            "1",
+            *TINY,
+            "body=mannequin",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

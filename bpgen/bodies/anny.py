@@ -74,12 +74,6 @@ def _cache_problem(directory: Path) -> str | None:
 def _import_anny(directory: Path) -> Any:
     os.environ["ANNY_CACHE_DIR"] = str(directory)
     os.environ.setdefault("WARP_CACHE_PATH", str(directory.parent / "warp"))
-    try:  # anny skins with NVIDIA warp when present; keep its start-up banner out of the task logs
-        import warp
-
-        warp.config.quiet = True
-    except ImportError:
-        pass
     import anny
 
     return anny
@@ -89,7 +83,7 @@ def build_cache(directory: Path) -> Path:
     """Build anny's model data once into ``directory`` and keep only the compact file the renders load."""
     directory.mkdir(parents=True, exist_ok=True)
     anny = _import_anny(directory)
-    anny.Anny(rig="anny", topology="anny")
+    anny.Anny(rig="anny", topology="anny", skinning_method="lbs")
     compact = sorted(directory.glob("v*/build_compact_model_data_*.safetensors"))
     if len(compact) != 1:
         raise RuntimeError(f"expected one compact anny model file under {directory}, found {len(compact)}")
