@@ -27,7 +27,7 @@ from bpgen.poses.orientation import ORIENTATION_MODES
 from bpgen.poses.person import PoseConfig
 from bpgen.poses.sampler import STRATEGIES
 from bpgen.scene.world import WorldConfig, freeze_assets, world_config_from_dict
-from bpgen.validate import ConfigError, FloatRange, IntRange
+from bpgen.validate import ConfigError, FloatRange, IntRange, probability
 from bpgen.validate import choice as _choice
 from bpgen.validate import positive as _positive
 from bpgen.validate import range_pair as _range
@@ -151,9 +151,7 @@ def render_config_from_dict(cfg: dict[str, Any]) -> RenderConfig:
     viewpoints = _weights(mode.get("viewpoints"), "mode.viewpoints", VIEWPOINTS) if mode.get("viewpoints") else {}
     if mode_name == "viewpoint" and not viewpoints:
         raise ConfigError("mode=viewpoint needs mode.viewpoints weights; see configs/mode/viewpoint.yaml")
-    extreme_probability = float(pose["extreme_probability"])
-    if not 0.0 <= extreme_probability <= 1.0:
-        raise ConfigError(f"pose.extreme_probability must be in [0, 1], got {extreme_probability}")
+    extreme_probability = probability(pose["extreme_probability"], "pose.extreme_probability")
     return RenderConfig(
         mode=ModeConfig(
             mode_name,

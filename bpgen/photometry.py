@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from bpgen.camera import SENSOR_WIDTH_MM
-from bpgen.validate import ConfigError, FloatRange, IntRange
+from bpgen.validate import ConfigError, FloatRange, IntRange, probability
 from bpgen.validate import range_pair as _range
 
 VIEW_TRANSFORMS = ("AgX", "Filmic", "Standard")
@@ -127,14 +127,7 @@ def photo_config_from_dict(photo: dict[str, Any]) -> PhotoConfig:
     exposure = _range(photo["exposure_ev"], "photo.exposure_ev", float, -10.0)
     if exposure[1] > 10.0:
         raise ConfigError(f"photo.exposure_ev={photo['exposure_ev']!r} must lie in [-10, 10] stops")
-    try:
-        probability = float(photo["dof_probability"])
-    except (TypeError, ValueError):
-        raise ConfigError(
-            f"photo.dof_probability must be a number in [0, 1], got {photo['dof_probability']!r}"
-        ) from None
-    if not 0.0 <= probability <= 1.0:
-        raise ConfigError(f"photo.dof_probability must be in [0, 1], got {probability}")
+    dof_probability = probability(photo["dof_probability"], "photo.dof_probability")
     quality = _range(photo["jpeg_quality"], "photo.jpeg_quality", int, 1)
     if quality[1] > 100:
         raise ConfigError(f"photo.jpeg_quality={photo['jpeg_quality']!r} must lie in [1, 100]")
@@ -144,7 +137,7 @@ def photo_config_from_dict(photo: dict[str, Any]) -> PhotoConfig:
         exposure_ev=exposure,
         white_balance_k=kelvin,
         tint=tint,
-        dof_probability=probability,
+        dof_probability=dof_probability,
         f_number=_range(photo["f_number"], "photo.f_number", float, 0.5),
         read_noise=_range(photo["read_noise"], "photo.read_noise", float, 0.0),
         shot_gain=_range(photo["shot_gain"], "photo.shot_gain", float, 0.0),
@@ -220,6 +213,13 @@ def planckian_xy(kelvin: float) -> tuple[float, float]:
 def _blackbody_linear_rgb(kelvin: float) -> np.ndarray:
     x, y = planckian_xy(kelvin)
     return np.asarray(XYZ_TO_LINEAR_SRGB @ np.array([x / y, 1.0, (1.0 - x - y) / y]))
+
+
+def blackbody_color(kelvin: float) -> tuple[float, float, float]:
+    """Linear RGB colour of a ``kelvin`` black body, normalised to a maximum of 1 (light colours)."""
+    rgb = np.clip(_blackbody_linear_rgb(kelvin), 0.0, None)
+    rgb = rgb / rgb.max()
+    return (float(rgb[0]), float(rgb[1]), float(rgb[2]))
 
 
 def white_balance_gains(kelvin: float, tint: float) -> np.ndarray:

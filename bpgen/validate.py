@@ -34,6 +34,17 @@ def positive(value: Any, key: str, kind: type = int, allow_zero: bool = False) -
     return number
 
 
+def probability(value: Any, key: str) -> float:
+    """A share in [0, 1]."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be a number in [0, 1], got {value!r}") from None
+    if isinstance(value, bool) or not 0.0 <= number <= 1.0:
+        raise ConfigError(f"{key} must be in [0, 1], got {value!r}; e.g. {key}=0.5")
+    return number
+
+
 def choice(value: Any, key: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ConfigError(f"{key}={value!r} is not valid; use one of: {', '.join(choices)}")

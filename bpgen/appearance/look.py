@@ -10,6 +10,7 @@ import numpy as np
 
 from bpgen.appearance.vocabulary import SKIN_TONE_BANDS
 from bpgen.choice import choose
+from bpgen.photometry import srgb_to_linear
 
 if TYPE_CHECKING:
     from bpgen.config import BodyConfig
@@ -52,15 +53,18 @@ def srgb_hex(value: str) -> RGB:
     return (int(value[0:2], 16) / 255.0, int(value[2:4], 16) / 255.0, int(value[4:6], 16) / 255.0)
 
 
-def srgb_to_linear(rgb: RGB) -> RGB:
-    c = np.asarray(rgb, dtype=np.float64)
-    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    return (float(linear[0]), float(linear[1]), float(linear[2]))
+def linear(rgb: RGB) -> RGB:
+    """An sRGB colour as the linear RGB that Blender's shaders take."""
+    c = srgb_to_linear(np.asarray(rgb))
+    return (float(c[0]), float(c[1]), float(c[2]))
+
+
+MONK_LINEAR = np.array([linear(srgb_hex(h)) for h in MONK_SKIN_TONES_SRGB])
 
 
 def skin_tone_rgb(tone: float) -> RGB:
     """Linear RGB albedo of a continuous skin tone in [0, 1] (0 = Monk 1, 1 = Monk 10), interpolated."""
-    anchors = np.array([srgb_to_linear(srgb_hex(h)) for h in MONK_SKIN_TONES_SRGB])
+    anchors = MONK_LINEAR
     position = np.clip(tone, 0.0, 1.0) * (len(anchors) - 1)
     low = int(np.floor(position))
     high = min(low + 1, len(anchors) - 1)
@@ -115,19 +119,22 @@ class Look:
         }
 
 
-def _hsv(rng: np.random.Generator, saturation: tuple[float, float], value: tuple[float, float]) -> RGB:
-    r, g, b = colorsys.hsv_to_rgb(rng.uniform(), rng.uniform(*saturation), rng.uniform(*value))
-    return srgb_to_linear((r, g, b))
+def _hsv(
+    rng: np.random.Generator,
+    saturation: tuple[float, float],
+    value: tuple[float, float],
+    hue: tuple[float, float] = (0.0, 1.0),
+) -> RGB:
+    """A linear RGB colour drawn in HSV (sRGB) space."""
+    return linear(colorsys.hsv_to_rgb(rng.uniform(*hue), rng.uniform(*saturation), rng.uniform(*value)))
 
 
 def sample_fabric(rng: np.random.Generator, config: BodyConfig, kind: str) -> Fabric:
     pattern = choose(rng, config.fabric_mix)
-    if kind in ("shoes",):
+    if kind == "shoes":
         pattern = "solid"
     if pattern == "denim":
-        base = srgb_to_linear(
-            colorsys.hsv_to_rgb(rng.uniform(0.58, 0.65), rng.uniform(0.3, 0.7), rng.uniform(0.2, 0.6))
-        )
+        base = _hsv(rng, (0.3, 0.7), (0.2, 0.6), hue=(0.58, 0.65))
         return Fabric("denim", base, tuple(min(1.0, c * 1.6) for c in base), 0.004, 0.85, 0.1, 0.0)  # type: ignore[arg-type]
     color = _hsv(rng, (0.0, 0.85), (0.08, 0.95))
     color2 = _hsv(rng, (0.0, 0.85), (0.08, 0.95))
@@ -163,8 +170,8 @@ def sample_look(rng: np.random.Generator, config: BodyConfig, attributes: dict[s
     color = "grey" if rng.uniform() < grey_share else choose(rng, config.hair_color_mix)
     if color == "dyed":
         hair_rgb = _hsv(rng, (0.5, 1.0), (0.3, 0.9))
-    else:
-        hair_rgb = tuple(float(c) * rng.uniform(0.85, 1.15) for c in HAIR_COLORS_SRGB[color])  # type: ignore[assignment]
+    else:  # natural colours vary a little in brightness
+        hair_rgb = linear(tuple(float(c) * rng.uniform(0.85, 1.15) for c in HAIR_COLORS_SRGB[color]))  # type: ignore[arg-type]
     iris = str(rng.choice(list(IRIS_COLORS_SRGB)))
     top = choose(rng, config.top_mix)
     garments = [Garment(top, "top", sample_fabric(rng, config, top))]
@@ -180,11 +187,11 @@ def sample_look(rng: np.random.Generator, config: BodyConfig, attributes: dict[s
         skin_roughness=float(rng.uniform(0.35, 0.6)),
         lip_tint=float(rng.uniform(0.2, 0.7)),
         iris=iris,
-        iris_rgb=srgb_to_linear(IRIS_COLORS_SRGB[iris]),
+        iris_rgb=linear(IRIS_COLORS_SRGB[iris]),
         brow_darkness=float(rng.uniform(0.4, 0.9)),
         hair_style=style,
         hair_color=color,
-        hair_rgb=srgb_to_linear(hair_rgb),
+        hair_rgb=hair_rgb,
         hair_length={"long": float(rng.uniform(0.12, 0.35)), "tied": float(rng.uniform(0.1, 0.28))}.get(style, 0.0),
         garments=tuple(garments),
     )

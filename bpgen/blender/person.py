@@ -17,15 +17,14 @@ import numpy as np
 
 from bpgen.appearance.look import Fabric, Look
 from bpgen.blender.mesh import link_object, triangle_mesh
+from bpgen.blender.world import load_image
 from bpgen.bodies.protocol import PosedBody
 
 
-def _image(path: str) -> Any:
-    import bpy
-
-    image = bpy.data.images.load(path, check_existing=True)
-    image.colorspace_settings.name = "Non-Color"
-    return image
+def _set_inputs(node: Any, inputs: dict[str, Any]) -> None:
+    """Set a node's input defaults; keyword names use _ for the spaces of Blender's socket names."""
+    for key, value in inputs.items():
+        node.inputs[key.replace("_", " ")].default_value = value
 
 
 class _Nodes:
@@ -51,37 +50,32 @@ class _Nodes:
         self.tree.links.new(output, target)
 
     def set(self, **inputs: Any) -> None:
-        for key, value in inputs.items():
-            self.bsdf.inputs[key.replace("_", " ")].default_value = value
+        _set_inputs(self.bsdf, inputs)
 
     def uv(self) -> Any:
         node = self.tree.nodes.new("ShaderNodeUVMap")
         node.uv_map = "UVMap"
         return node.outputs["UV"]
 
-    def rest(self) -> Any:
+    def attribute(self, name: str, output: str = "Fac") -> Any:
+        """A mesh attribute (``Fac`` for floats, ``Vector`` for vectors)."""
         node = self.tree.nodes.new("ShaderNodeAttribute")
-        node.attribute_name = "rest"
-        return node.outputs["Vector"]
+        node.attribute_name = name
+        return node.outputs[output]
+
+    def rest(self) -> Any:
+        return self.attribute("rest", "Vector")
 
     def inside(self, attribute: str) -> Any:
         """1 where the per-vertex float ``attribute`` (interpolated across the face) is > 0, else 0."""
-        node = self.tree.nodes.new("ShaderNodeAttribute")
-        node.attribute_name = attribute
         step = self.new("ShaderNodeMath", operation="GREATER_THAN")
         step.inputs[1].default_value = 0.0
-        self.link(node.outputs["Fac"], step.inputs[0])
+        self.link(self.attribute(attribute), step.inputs[0])
         return step.outputs["Value"]
-
-    def attribute(self, name: str) -> Any:
-        node = self.tree.nodes.new("ShaderNodeAttribute")
-        node.attribute_name = name
-        return node.outputs["Fac"]
 
     def principled(self, **inputs: Any) -> Any:
         node = self.tree.nodes.new("ShaderNodeBsdfPrincipled")
-        for key, value in inputs.items():
-            node.inputs[key.replace("_", " ")].default_value = value
+        _set_inputs(node, inputs)
         return node
 
     def mix_shader(self, factor: Any, a: Any, b: Any) -> Any:
@@ -122,7 +116,7 @@ def skin_material(name: str, look: Look, masks: dict[str, str]) -> Any:
     regions = {}
     for key in ("lips", "fingernails", "toenails"):
         image = nodes.tree.nodes.new("ShaderNodeTexImage")
-        image.image = _image(masks[key])
+        image.image = load_image(masks[key], non_color=True)
         nodes.link(uv, image.inputs["Vector"])
         regions[key] = image.outputs["Color"]
     skin = look.skin_rgb

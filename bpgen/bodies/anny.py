@@ -28,9 +28,9 @@ import numpy as np
 from bpgen.appearance.vocabulary import AGE_BANDS
 from bpgen.bodies.anny_surface import AnnyTopology, dress_anny
 from bpgen.bodies.joint_map import SMPL_JOINTS, JointMap
-from bpgen.bodies.protocol import CAPSULES, BodyAssetError, BodyShape, PosedBody
+from bpgen.bodies.protocol import CAPSULES, BodyAssetError, BodyShape, PosedBody, capsules_from_joints
 from bpgen.choice import choose
-from bpgen.collision import Capsules
+from bpgen.collision import segment_distances
 
 if TYPE_CHECKING:
     from bpgen.appearance.look import Look
@@ -114,8 +114,6 @@ class AnnyBody:
             problem = "the anny package is not installed"
         if problem:
             raise BodyAssetError(f"body asset missing: {problem}; run ./0-setup to build it (BPGEN_CACHE_DIR)")
-        import torch
-
         torch.set_num_threads(1)  # small matrices; the render threads belong to Cycles
         anny = _import_anny(directory)
         self._torch = torch
@@ -239,11 +237,10 @@ class AnnyBody:
     def _fit(self, values: tuple[float, ...]) -> tuple[np.ndarray, float]:
         """Capsule radii fitted to this person's T-pose mesh (a percentile of the distances of the vertices
         nearest to each capsule's segment; hands and feet in their limb capsules) and the head's reach."""
-        vertices = self._skin_rest_vertices(values)
-        named = self._rest_named(values)
+        vertices, _, named = self._zero(values)
         head = self._head_extent(vertices, named)
-        capsules = _capsules(named, np.ones(len(CAPSULES)), head)
-        distances = _point_segment_distances(vertices, capsules.a, capsules.b)
+        capsules = capsules_from_joints(named, np.ones(len(CAPSULES)), head)
+        distances = segment_distances(vertices, vertices, capsules.a, capsules.b)  # points as zero-length segments
         nearest = np.argmin(distances, axis=1)
         radii = np.array(
             [
@@ -263,7 +260,7 @@ class AnnyBody:
     def pose(self, body_pose: np.ndarray, shape: BodyShape) -> PosedBody:
         values = tuple(np.asarray(shape.values, np.float64).tolist())
         vertices, bones = self._skin(body_pose, values)
-        named = dict(zip(SMPL_JOINTS, bones[self.joint_map.joint_bone_indices], strict=True))
+        named = self._named(bones)
         points = self._regressor @ vertices
         radii, head = self._fit(values)
         return PosedBody(
@@ -272,19 +269,17 @@ class AnnyBody:
             np.array([named[j] for j in SMPL_JOINTS]),
             SMPL_JOINTS,
             points[:17],
-            _capsules(named, radii, head),
+            capsules_from_joints(named, radii, head),
             foot_keypoints=points[17:],
         )
 
     @lru_cache(maxsize=64)  # noqa: B019
-    def _zero(self, values: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
-        return self._skin(np.zeros((21, 3)), values)
+    def _zero(self, values: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """The sampler's zero pose (T-pose) of one phenotype: vertices, bone heads, SMPL-X-named joints."""
+        vertices, bones = self._skin(np.zeros((21, 3)), values)
+        return vertices, bones, self._named(bones)
 
-    def _skin_rest_vertices(self, values: tuple[float, ...]) -> np.ndarray:
-        return self._zero(values)[0]
-
-    def _rest_named(self, values: tuple[float, ...]) -> dict[str, np.ndarray]:
-        bones = self._zero(values)[1]
+    def _named(self, bones: np.ndarray) -> dict[str, np.ndarray]:
         return dict(zip(SMPL_JOINTS, bones[self.joint_map.joint_bone_indices], strict=True))
 
     # --- dressing -------------------------------------------------------------------------------------------
@@ -321,35 +316,9 @@ class AnnyBody:
         if look is None:
             return posed
         values = tuple(np.asarray(shape.values, np.float64).tolist())
-        rest_vertices, rest_bones = self._zero(values)
-        rest_named = self._rest_named(values)
+        rest_vertices, rest_bones, rest_named = self._zero(values)
         eyes = (rest_bones[self.joint_map.index["eye.L"]], rest_bones[self.joint_map.index["eye.R"]])
         return dress_anny(posed, self.topology, look, rest_vertices, rest_named, eyes)
-
-
-def _point_segment_distances(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """[P, S] distances of every point to every segment a[s]-b[s]."""
-    ab = b - a
-    t = np.einsum("psk,sk->ps", points[:, None, :] - a[None], ab) / np.maximum(np.sum(ab * ab, axis=1), 1e-12)
-    closest = a[None] + np.clip(t, 0.0, 1.0)[..., None] * ab[None]
-    return np.linalg.norm(points[:, None, :] - closest, axis=-1)
-
-
-def _capsules(named: dict[str, np.ndarray], radii: np.ndarray, head_extent: float) -> Capsules:
-    """The shared capsule layout (``CAPSULES``) on anny's joints with the given radii."""
-
-    def point(spec: str) -> np.ndarray:
-        if "+" in spec:
-            base, away = spec.split("+")
-            direction = named[base] - named[away]
-            length = float(np.linalg.norm(direction))
-            reach = head_extent if base == "Head" else 0.6 * length
-            return named[base] + direction / max(length, 1e-9) * reach
-        return named[spec]
-
-    a = np.array([point(s) for s, _, _ in CAPSULES])
-    b = np.array([point(e) for _, e, _ in CAPSULES])
-    return Capsules(a, b, np.asarray(radii, dtype=np.float64))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ Everything is part of the one person mesh: masks, boxes and amodal silhouettes i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -88,7 +89,8 @@ class AnnyTopology:
     def part(self, name: str) -> np.ndarray:
         return self.face_part == self.part_names.index(name)
 
-    def group(self) -> np.ndarray:
+    @cached_property
+    def groups(self) -> np.ndarray:
         """[V] limb group per vertex: 0 torso, 1 neck, 2 head, 3/4 left/right arm, 5/6 hands, 7/8 legs, 9/10 feet."""
         groups = np.zeros(len(self.bone_labels), dtype=np.int64)
         for b, name in enumerate(self.bone_labels):
@@ -265,7 +267,7 @@ def dress_anny(
 ) -> PosedBody:
     """The dressed mesh of ``posed`` (same frame): garment offsets, hair geometry, material slots."""
     faces = topology.faces
-    groups = topology.group()
+    groups = topology.groups
     slot = np.zeros(len(faces), dtype=np.int64)
     kinds = tuple(g.kind for g in look.garments)
     coverage = garment_coverage(rest, groups, rest_named, kinds)
@@ -282,9 +284,8 @@ def dress_anny(
     body_faces |= topology.part("foot.L") | topology.part("foot.R") | topology.part("hand.L") | topology.part("hand.R")
     thickness[~np.isin(np.arange(len(rest)), faces[body_faces])] = 0.0
 
-    for part, name in (("mouth_cavity", "mouth"), ("tongue", "mouth"), ("eye_cavity.L", "mouth")):
-        slot[topology.part(part)] = SLOT[name]
-    slot[topology.part("eye_cavity.R") | topology.part("eye_back.L") | topology.part("eye_back.R")] = SLOT["mouth"]
+    for inner in ("mouth_cavity", "tongue", "eye_cavity.L", "eye_cavity.R", "eye_back.L", "eye_back.R"):
+        slot[topology.part(inner)] = SLOT["mouth"]  # dark inner tissue
     centroids = rest[faces].mean(axis=1)
     for eye, part in zip(eyes, ("eye_front.L", "eye_front.R"), strict=True):
         on_eye = topology.part(part)

@@ -9,6 +9,7 @@ import numpy as np
 
 from bpgen.bodies.protocol import (
     NOMINAL_LIMB_LENGTH,
+    NOMINAL_RADII,
     BodyAssetError,
     BodyShape,
     PosedBody,
@@ -95,5 +96,5 @@ class MannequinBody:
             joints,
             self._names,
             keypoints,
-            capsules_from_joints(named, scale),
+            capsules_from_joints(named, NOMINAL_RADII * scale, head_reach=0.12),
         )

@@ -63,6 +63,7 @@ _CAPSULE_LINKS = (
     (1, 11),
     (1, 14),
 )
+NOMINAL_RADII = np.array([radius for _, _, radius in CAPSULES])
 NOMINAL_LIMB_LENGTH = 1.245  # limb_length() of the neutral mannequin (shape 0), which the radii fit
 # Depth tolerance (m) of each COCO keypoint's visibility test: how far behind the visible surface it may
 # lie (joints sit inside the limb, face landmarks on the surface).
@@ -177,18 +178,19 @@ def limb_length(named: dict[str, np.ndarray]) -> float:
     return float(sum(np.linalg.norm(named[a] - named[b]) for a, b in pairs))
 
 
-def capsules_from_joints(named: dict[str, np.ndarray], scale: float = 1.0) -> Capsules:
-    """Build the body capsules from named joint positions."""
+def capsules_from_joints(named: dict[str, np.ndarray], radii: np.ndarray, head_reach: float) -> Capsules:
+    """The body capsules (``CAPSULES``) on named joint positions with the given radii; the head capsule reaches
+    ``head_reach`` metres past the head joint, hand capsules 0.6 forearm lengths past the wrist."""
 
     def point(spec: str) -> np.ndarray:
         if "+" in spec:
             base, away = spec.split("+")
             direction = named[base] - named[away]
-            length = np.linalg.norm(direction)
-            return named[base] + direction / max(float(length), 1e-9) * (0.6 * length if base != "Head" else 0.12)
+            length = float(np.linalg.norm(direction))
+            reach = head_reach if base == "Head" else 0.6 * length
+            return named[base] + direction / max(length, 1e-9) * reach
         return named[spec]
 
     a = np.array([point(s) for s, _, _ in CAPSULES])
     b = np.array([point(e) for _, e, _ in CAPSULES])
-    r = np.array([radius for _, _, radius in CAPSULES]) * scale
-    return Capsules(a, b, r)
+    return Capsules(a, b, np.asarray(radii, dtype=np.float64))

@@ -17,7 +17,7 @@ from bpgen.camera import Camera, fx_from_fov, look_at
 from bpgen.choice import choose
 from bpgen.collision import bodies_overlap, spheres_hit_capsules
 from bpgen.config import RenderConfig
-from bpgen.photometry import PhotoSpec, sample_photo
+from bpgen.photometry import PhotoSpec, blackbody_color, sample_photo
 from bpgen.poses.person import Person, sample_person
 from bpgen.scene.world import TextureSpec, WorldSpec, load_catalogue, sample_texture, sample_world
 
@@ -105,16 +105,6 @@ def sample_material(rng: np.random.Generator, patterns: tuple[str, ...] = PATTER
         scale=float(rng.uniform(1.0, 30.0)),
         distortion=float(rng.uniform(0.0, 3.0)),
     )
-
-
-def _kelvin_rgb(kelvin: float) -> tuple[float, float, float]:
-    """Approximate RGB of a black body (Tanner Helland's fit), normalised to max 1."""
-    t = kelvin / 100.0
-    r = 255.0 if t <= 66 else 329.7 * (t - 60) ** -0.1332
-    g = 99.47 * np.log(t) - 161.1 if t <= 66 else 288.1 * (t - 60) ** -0.0755
-    b = 255.0 if t >= 66 else (0.0 if t <= 19 else 138.5 * np.log(t - 10) - 305.0)
-    rgb = np.clip([r, g, b], 1.0, 255.0)
-    return tuple(float(c) for c in rgb / rgb.max())  # type: ignore[return-value]
 
 
 def _place_people(rng: np.random.Generator, body: Body, config: RenderConfig) -> tuple[list[Person], int, int]:
@@ -284,9 +274,9 @@ def _camera_clear(camera: Camera, people: list[Person], objects: list[ObjectSpec
 
 def plan_scene(rng: np.random.Generator, config: RenderConfig, body: Body, frames: int) -> ScenePlan:
     """Draw one scene with ``frames`` camera frames."""
-    # independent streams: people, objects and lights, cameras, photometry (and surfaces below); so changing the
+    # independent streams: people, objects and lights, cameras, photometry, world and surfaces; so changing the
     # body model or how many attempts a pose took leaves the other draws of the scene as they were
-    people_rng, rng, camera_rng, photo_rng = rng.spawn(4)
+    people_rng, rng, camera_rng, photo_rng, surfaces = rng.spawn(5)
     people, attempts, dropped = _place_people(people_rng, body, config)
     center, radius = _group_sphere(people)
     occluder_azimuth = rng.uniform(0.0, 2.0 * np.pi)
@@ -315,12 +305,11 @@ def plan_scene(rng: np.random.Generator, config: RenderConfig, body: Body, frame
                 tuple(location.tolist()),
                 euler,
                 float(energy),
-                _kelvin_rgb(rng.uniform(2500, 9000)),
+                blackbody_color(rng.uniform(2500, 9000)),
                 float(rng.uniform(0.2, 2.0)),
             )
         )
-    # world and surface textures draw from their own generator (one draw of rng), see bpgen/scene/world.py
-    surfaces = np.random.default_rng(int(rng.integers(2**63)))
+    # world and surface textures draw from their own stream, see bpgen/scene/world.py
     catalogue = load_catalogue(config.world.assets_dir)
     world = sample_world(surfaces, config.world, catalogue)
     if world.kind == "hdri":  # the HDRI already lights the scene: the extra lights only accent it

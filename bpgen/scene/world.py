@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from bpgen.validate import ConfigError, FloatRange
+from bpgen.validate import ConfigError, FloatRange, probability
 from bpgen.validate import range_pair as _range
 
 HDRI_SUFFIXES = (".exr", ".hdr")
@@ -109,16 +109,6 @@ class AssetCatalogue:
 
 
 # --- config ------------------------------------------------------------------------------------------------------
-def _probability(value: Any, key: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{key} must be a number in [0, 1], got {value!r}") from None
-    if isinstance(value, bool) or not 0.0 <= number <= 1.0:
-        raise ConfigError(f"{key} must be in [0, 1], got {value!r}; e.g. {key}=0.5")
-    return number
-
-
 def _optional_text(value: Any, key: str) -> str | None:
     if value is None or value == "":
         return None
@@ -128,17 +118,17 @@ def _optional_text(value: Any, key: str) -> str | None:
 
 
 def world_config_from_dict(world: dict[str, Any]) -> WorldConfig:
-    light_scale = _probability(world["hdri_light_scale"], "world.hdri_light_scale")
+    light_scale = probability(world["hdri_light_scale"], "world.hdri_light_scale")
     strength = _range(world["hdri_strength"], "world.hdri_strength", float, 0.0)
     tile = _range(world["texture_tile_m"], "world.texture_tile_m", float, 0.01)
     if strength[1] <= 0.0:
         raise ConfigError(f"world.hdri_strength={world['hdri_strength']!r} must allow a strength > 0; raise max")
     return WorldConfig(
-        hdri_probability=_probability(world["hdri_probability"], "world.hdri_probability"),
+        hdri_probability=probability(world["hdri_probability"], "world.hdri_probability"),
         hdri_strength=strength,
-        hdri_tint=_probability(world["hdri_tint"], "world.hdri_tint"),
+        hdri_tint=probability(world["hdri_tint"], "world.hdri_tint"),
         hdri_light_scale=light_scale,
-        texture_probability=_probability(world["texture_probability"], "world.texture_probability"),
+        texture_probability=probability(world["texture_probability"], "world.texture_probability"),
         texture_tile_m=tile,
         assets_dir=_optional_text(world["assets_dir"], "world.assets_dir"),
         assets_digest=_optional_text(world["assets_digest"], "world.assets_digest"),
