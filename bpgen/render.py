@@ -21,12 +21,12 @@ from bpgen import shard as shards
 from bpgen.atomic import atomic_write_image, unwritable_reason
 from bpgen.bodies import BodyAssetError, load_body
 from bpgen.config import ConfigError, RenderConfig, compose_render_config, load_resolved_config
-from bpgen.envfile import EnvFileError
 from bpgen.errors import DeviceError
 from bpgen.hostinfo import host_info, package_versions
+from bpgen.ops.envfile import EnvFileError
+from bpgen.ops.site import assets_dir_setting
 from bpgen.progress import log, progress
 from bpgen.scene.world import check_frozen_assets
-from bpgen.site import assets_dir_setting
 
 
 class InputError(ValueError):

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from spython.main.parse.parsers import SingularityParser
 
-from bpgen.images import COPIED, content_hash, planned_builds, print_commands
-from bpgen.site import load_site_config
+from bpgen.ops.containers import COPIED, content_hash, planned_builds, print_commands
+from bpgen.ops.site import load_site_config
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -194,7 +194,7 @@ def test_clean_all_needs_confirmation_and_stays_inside_the_data_root(tree: dict[
 def test_clean_keeps_what_queued_jobs_and_running_merges_need(tree: dict[str, Path]):
     import fcntl
 
-    from bpgen.clean import plan_removals
+    from bpgen.ops.clean import plan_removals
 
     def planned(**kwargs: object) -> set[Path]:
         removals = plan_removals(tree["root"], tree["scratch"], None, 7.0, False, time.time(), **kwargs)  # type: ignore[arg-type]

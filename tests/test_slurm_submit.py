@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bpgen.run import Run
-from bpgen.slurm import cluster
+from bpgen.ops.run import Run
+from bpgen.ops.slurm import cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["resolution=[64,48]", "samples=4", "denoiser=none", "scene.distractors=[0,1]"]
@@ -185,7 +185,19 @@ def test_cluster_refusals_come_before_anything_is_written(tmp_path: Path):
 
 def test_without_sbatch_the_shards_render_locally(tmp_path: Path):
     environ = dict(os.environ, BPGEN_DATA_ROOT=str(tmp_path / "runs"), PATH=str(Path(sys.executable).parent))
-    command = [sys.executable, "-m", "bpgen.submit", "--shards", "2", "--images-per-shard", "2", "--run", "l", *TINY]
+    command = [sys.executable, "-m", "bpgen.ops.submit", "--shards", "2", "--images-per-shard", "2", "--run", "l"]
+    command += TINY
+        sys.executable,
+        "-m",
+        "bpgen.ops.submit",
+        "--shards",
+        "2",
+        "--images-per-shard",
+        "2",
+        "--run",
+        "l",
+        *TINY,
+    ]
     result = subprocess.run(command, capture_output=True, text=True, env=environ, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     assert "no sbatch on this machine" in result.stdout

@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from bpgen.local import cpu_slots, default_workers
-from bpgen.run import Run, RunError, RunSpec
-from bpgen.site import SiteConfig, SiteConfigError, load_site_config, slurm_time_minutes
-from bpgen.slurm.arrays import ArrayChunk, compact_ranges, plan_arrays
-from bpgen.slurm.cluster import QueuedJob, parse_scontrol_config, parse_squeue
-from bpgen.slurm.params import afterok, container_runtime, render_array_parameters, stage_job_argv, task_python
-from bpgen.status import RunStatus, format_status, queued_shards, shard_states
-from bpgen.task import child_environment, render_command
+from bpgen.ops.local import cpu_slots, default_workers
+from bpgen.ops.run import Run, RunError, RunSpec
+from bpgen.ops.site import SiteConfig, SiteConfigError, load_site_config, slurm_time_minutes
+from bpgen.ops.slurm.arrays import ArrayChunk, plan_arrays
+from bpgen.ops.slurm.cluster import QueuedJob, parse_scontrol_config, parse_squeue
+from bpgen.ops.slurm.params import afterok, container_runtime, render_array_parameters, stage_job_argv, task_python
+from bpgen.ops.status import RunStatus, format_status, queued_shards, shard_states
+from bpgen.ops.task import child_environment, render_command
+from bpgen.shard import compact_ranges
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -358,5 +359,5 @@ def test_help_of_every_entry_point():
         assert result.returncode == 0 and result.stdout.strip(), command
     assert (
         "--shards"
-        in subprocess.run([sys.executable, "-m", "bpgen.submit", "--help"], capture_output=True, text=True).stdout
+        in subprocess.run([sys.executable, "-m", "bpgen.ops.submit", "--help"], capture_output=True, text=True).stdout
     )

@@ -15,6 +15,8 @@ import yaml
 from bpgen import render
 from bpgen.bodies.mannequin import MannequinBody
 from bpgen.config import ConfigError, compose_render_config
+from bpgen.ops.site import assets_dir_setting, load_site_config
+from bpgen.ops.slurm.params import task_python
 from bpgen.scene import world as world_module
 from bpgen.scene.plan import plan_scene
 from bpgen.scene.world import (
@@ -30,8 +32,6 @@ from bpgen.scene.world import (
     sample_world,
     scan_library,
 )
-from bpgen.site import assets_dir_setting, load_site_config
-from bpgen.slurm.params import task_python
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["resolution=[64,48]", "samples=4", "denoiser=none", "frames_per_scene=2", "body=mannequin"]
@@ -268,7 +268,7 @@ def test_site_reads_the_assets_dir_relative_to_the_checkout(tmp_path):
 def test_submit_refuses_a_missing_library_and_writes_nothing(tmp_path):
     env = os.environ | {"BPGEN_DATA_ROOT": str(tmp_path / "data"), "BPGEN_ASSETS_DIR": str(tmp_path / "nope")}
     result = subprocess.run(
-        [sys.executable, "-m", "bpgen.submit", "--shards", "1", "--run", "r", "--local", *TINY],
+        [sys.executable, "-m", "bpgen.ops.submit", "--shards", "1", "--run", "r", "--local", *TINY],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -241,13 +241,13 @@ def _run_dir(run: str) -> Path:
     """A run directory, or a run name under BPGEN_DATA_ROOT."""
     if Path(run).is_dir():
         return Path(run)
-    from bpgen.site import load_site_config
+    from bpgen.ops.site import load_site_config
 
     return load_site_config().data_root / run
 
 
 def _weights_dir() -> Path:
-    from bpgen.site import load_site_config
+    from bpgen.ops.site import load_site_config
 
     return load_site_config().weights_dir
 

@@ -25,7 +25,7 @@ def resolve_run_dir(run: str) -> Path:
     path = Path(run)
     if path.is_dir():
         return path.resolve()
-    from bpgen.site import load_site_config
+    from bpgen.ops.site import load_site_config
 
     candidate = load_site_config().data_root / run
     if candidate.is_dir():

@@ -23,14 +23,13 @@ import yaml
 
 import bpgen
 from bpgen.atomic import atomic_write_image, atomic_write_json
-from bpgen.locks import exclusive_lock
 from bpgen.merge.config import MergeConfig
 from bpgen.merge.plan import SPLITS, parse_badlist, plan_shards, split_shards
 from bpgen.merge.shard_merge import ShardError, ShardResult, ShardTask, merge_shard
 from bpgen.merge.stats import DatasetStats, write_plots
+from bpgen.ops.locks import exclusive_lock
 from bpgen.progress import log
-from bpgen.shard import DONE, shard_dir, shard_name
-from bpgen.slurm.arrays import compact_ranges
+from bpgen.shard import DONE, compact_ranges, shard_dir, shard_name
 
 DATASET = "dataset"
 LOCK = ".merge.lock"

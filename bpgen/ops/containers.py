@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bpgen.site import SiteConfig, SiteConfigError, load_site_config
+from bpgen.ops.site import SiteConfig, SiteConfigError, load_site_config
 
 IMAGES = ("render", "train")
 COPIED = ("pyproject.toml", "README.md", "environment.sh", "bpgen", "train", "configs", "jobs")  # the defs' %files

@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bpgen.locks import lock_held
-from bpgen.site import SiteConfigError, load_site_config
+from bpgen.ops.locks import lock_held
+from bpgen.ops.site import SiteConfigError, load_site_config
 
 DAY = 86400.0
 
@@ -128,7 +128,7 @@ def _submissions(run_dir: Path) -> list[dict[str, object]]:
 
 def queued_job_ids() -> frozenset[str]:
     """Job ids (array job ids included) of this user's queued jobs; empty without Slurm."""
-    from bpgen.slurm import cluster
+    from bpgen.ops.slurm import cluster
 
     if not cluster.slurm_available():
         return frozenset()

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bpgen.slurm.arrays import compact_ranges
-from bpgen.slurm.cluster import QueuedJob
+from bpgen.ops.slurm.cluster import QueuedJob
+from bpgen.shard import compact_ranges
 
 STATES = ("done", "running", "pending", "failed", "not submitted")
 

@@ -23,14 +23,13 @@ from typing import NoReturn
 from bpgen import shard as shards
 from bpgen.atomic import unwritable_reason
 from bpgen.config import ConfigError, RenderConfig, compose_render_config
-from bpgen.envfile import EnvFileError
-from bpgen.local import LocalRunBusy, default_workers, local_lock, run_local, running_locally
-from bpgen.progress import log
-from bpgen.run import Run, RunError, RunSpec, check_run_name, resolve_run
-from bpgen.site import SiteConfig, SiteConfigError, load_site_config
-from bpgen.slurm import cluster
-from bpgen.slurm.arrays import ArrayChunk, compact_ranges, plan_arrays
-from bpgen.slurm.params import (
+from bpgen.ops.envfile import EnvFileError
+from bpgen.ops.local import LocalRunBusy, default_workers, local_lock, run_local, running_locally
+from bpgen.ops.run import Run, RunError, RunSpec, check_run_name, resolve_run
+from bpgen.ops.site import SiteConfig, SiteConfigError, load_site_config
+from bpgen.ops.slurm import cluster
+from bpgen.ops.slurm.arrays import ArrayChunk, plan_arrays
+from bpgen.ops.slurm.params import (
     afterok,
     container_runtime,
     job_name,
@@ -39,7 +38,7 @@ from bpgen.slurm.params import (
     stage_job_argv,
     task_python,
 )
-from bpgen.status import (
+from bpgen.ops.status import (
     RunStatus,
     format_status,
     last_attempt_logs,
@@ -47,6 +46,8 @@ from bpgen.status import (
     shard_states,
     submitted_shards,
 )
+from bpgen.progress import log
+from bpgen.shard import compact_ranges
 
 DEFAULT_IMAGES_PER_SHARD = 100
 STAGES_AFTER = {"merge": ("merge",), "train": ("merge", "train")}
@@ -224,7 +225,7 @@ def submit_slurm(site: SiteConfig, plan: Plan, args: argparse.Namespace) -> int:
 def submit_chunk(site: SiteConfig, plan: Plan, chunk: ArrayChunk, python: str, hold: bool) -> str:
     import submitit
 
-    from bpgen.task import RenderShardTask
+    from bpgen.ops.task import RenderShardTask
 
     executor = submitit.SlurmExecutor(folder=plan.run.slurm_dir, python=python)
     parameters = render_array_parameters(site, plan.run.name, chunk)

@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-ENV_FILE = Path(__file__).resolve().parent.parent / "environment.sh"
+ENV_FILE = Path(__file__).resolve().parents[2] / "environment.sh"
 _LINE = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]*)=\$\{(?P=name):-(?P<default>[^}]*)\}\s*(?:#.*)?$")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -38,17 +38,3 @@ def plan_arrays(shards: Sequence[int], max_array_size: int, throttle: int) -> li
         chunks.append(ArrayChunk(tuple(shards[start:end]), max(1, share + (1 if index < share_extra else 0))))
         start = end
     return chunks
-
-
-def compact_ranges(numbers: Iterable[int]) -> str:
-    """``[0, 1, 2, 5, 7, 8]`` -> ``"0-2,5,7-8"`` (Slurm's and humans' way to list ids)."""
-    values = sorted(set(numbers))
-    parts: list[str] = []
-    i = 0
-    while i < len(values):
-        j = i
-        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
-            j += 1
-        parts.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
-        i = j + 1
-    return ",".join(parts)

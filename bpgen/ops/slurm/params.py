@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bpgen.site import SiteConfig, StageResources
-from bpgen.slurm.arrays import ArrayChunk, compact_ranges
+from bpgen.ops.site import SiteConfig, StageResources
+from bpgen.ops.slurm.arrays import ArrayChunk
+from bpgen.shard import compact_ranges
 
 SIGNAL_DELAY_S = 120  # USR2 this long before the time limit: the task requeues itself; the shard resumes
 

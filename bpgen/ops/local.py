@@ -17,10 +17,10 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from bpgen.locks import exclusive_lock, lock_held
+from bpgen.ops.locks import exclusive_lock, lock_held
+from bpgen.ops.run import Run
+from bpgen.ops.task import child_environment, render_command
 from bpgen.progress import log
-from bpgen.run import Run
-from bpgen.task import child_environment, render_command
 
 LOCK_NAME = ".local.lock"
 
