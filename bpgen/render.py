@@ -19,17 +19,16 @@ import numpy as np
 
 from bpgen import shard as shards
 from bpgen.atomic import atomic_write_image, unwritable_reason
-from bpgen.bodies import BodyAssetError, load_body
-from bpgen.config import ConfigError, RenderConfig, compose_render_config, load_resolved_config
-from bpgen.errors import DeviceError
+from bpgen.bodies import load_body
+from bpgen.config import RenderConfig, compose_render_config, load_resolved_config
+from bpgen.errors import UserError, report
 from bpgen.hostinfo import host_info, package_versions
-from bpgen.ops.envfile import EnvFileError
 from bpgen.ops.site import assets_dir_setting
 from bpgen.progress import log, progress
 from bpgen.scene.world import check_frozen_assets
 
 
-class InputError(ValueError):
+class InputError(UserError, ValueError):
     """Bad command-line input; the message names the fix."""
 
 
@@ -269,9 +268,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         check_inputs(args)
         render_shard(Path(args.run_dir).resolve(), args.shard, args.images, config, resolved)
-    except (ConfigError, InputError, BodyAssetError, DeviceError, EnvFileError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except UserError as exc:
+        return report(exc)
     return 0
 
 

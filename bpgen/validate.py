@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bpgen.errors import UserError
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError, ValueError):
     """A configuration value is wrong; the message says how to fix it."""
 
 

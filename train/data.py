@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bpgen.errors import UserError
 from bpgen.keypoints import COCO_FLIP_MAP, COCO_KEYPOINTS, COCO_SKELETON
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError, ValueError):
     """The dataset is missing, not merged, or does not fit the model; the message names the fix."""
 
 

@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bpgen.errors import UserError, report
 from train.config import (
     TrainConfig,
-    TrainConfigError,
     check_device,
     compose_train_config,
     parse_extra_eval,
@@ -217,9 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         plan = launch_plan(os.environ, args.num_gpus or gpus if config.device == "cuda" else 1)
         output_dir = default_output_dir(config, spec)
         output_dir.mkdir(parents=True, exist_ok=True)
-    except (TrainConfigError, DatasetError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except UserError as exc:
+        return report(exc)
     except ImportError as exc:
         print(f"error: {exc}; install the train stack with ./0-setup --train", file=sys.stderr)
         return 2

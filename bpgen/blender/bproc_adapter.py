@@ -21,6 +21,8 @@ import shutil
 import tempfile
 from types import ModuleType
 
+from bpgen.errors import UserError
+
 API_TOPICS = (
     "loader",
     "utility",
@@ -42,7 +44,7 @@ _ENV_FLAG = "OUTSIDE_OF_THE_INTERNAL_BLENDER_PYTHON_ENVIRONMENT_BUT_IN_RUN_SCRIP
 _state: dict[str, ModuleType] = {}
 
 
-class BlenderUnavailableError(RuntimeError):
+class BlenderUnavailableError(UserError, RuntimeError):
     """bpy or blenderproc cannot be imported."""
 
 

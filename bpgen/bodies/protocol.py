@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from bpgen.collision import Capsules
+from bpgen.errors import UserError
 from bpgen.keypoints import FACE_KEYPOINTS, JOINT_KEYPOINTS
 
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ class Body(Protocol):
         ...
 
 
-class BodyAssetError(RuntimeError):
+class BodyAssetError(UserError, RuntimeError):
     """The body model or its asset files are not installed."""
 
 

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from bpgen.config import ConfigError
+from bpgen.errors import UserError, report
 from bpgen.merge.build import MergeError, merge_run
 from bpgen.merge.check import check_dataset
 from bpgen.merge.config import compose_merge_config
@@ -54,9 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             return check(run_dir / "dataset")
         start = time.perf_counter()
         summary = merge_run(run_dir, config, resolved, args.allow_partial, args.skip_bad)
-    except (ConfigError, MergeError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except UserError as exc:
+        return report(exc)
     removed = ", ".join(f"{k} {v}" for k, v in summary.removed.items() if v) or "nothing"
     log(
         f"merged {run_dir.name} in {time.perf_counter() - start:.1f}s: train {summary.images['train']} images / "

@@ -23,6 +23,7 @@ import yaml
 
 import bpgen
 from bpgen.atomic import atomic_write_image, atomic_write_json
+from bpgen.errors import UserError
 from bpgen.merge.config import MergeConfig
 from bpgen.merge.plan import SPLITS, parse_badlist, plan_shards, split_shards
 from bpgen.merge.shard_merge import ShardError, ShardResult, ShardTask, merge_shard
@@ -35,7 +36,7 @@ DATASET = "dataset"
 LOCK = ".merge.lock"
 
 
-class MergeError(ValueError):
+class MergeError(UserError, ValueError):
     """The run cannot be merged as asked; the message names the shards and the fix."""
 
 

@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 import orjson
 
+from bpgen.errors import UserError
 from bpgen.merge.plan import ShardPlan, merged_name
 from bpgen.merge.stats import DatasetStats, StatsBuilder
 
 
-class ShardError(ValueError):
+class ShardError(UserError, ValueError):
     """A shard is corrupt or inconsistent; the message names the shard and what is wrong."""
 
 

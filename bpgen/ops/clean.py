@@ -18,8 +18,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bpgen.errors import UserError, report
 from bpgen.ops.locks import lock_held
-from bpgen.ops.site import SiteConfigError, load_site_config
+from bpgen.ops.site import load_site_config
 
 DAY = 86400.0
 
@@ -160,9 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         site = load_site_config()
-    except SiteConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except UserError as exc:
+        return report(exc)
     data_root = site.data_root.resolve()
     run = None
     if args.run:

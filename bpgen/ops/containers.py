@@ -19,13 +19,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bpgen.ops.site import SiteConfig, SiteConfigError, load_site_config
+from bpgen.errors import UserError, report
+from bpgen.ops.site import SiteConfig, load_site_config
 
 IMAGES = ("render", "train")
 COPIED = ("pyproject.toml", "README.md", "environment.sh", "bpgen", "train", "configs", "jobs")  # the defs' %files
 
 
-class BuildError(RuntimeError):
+class BuildError(UserError, RuntimeError):
     """The image cannot be built here; the message names the fix."""
 
 
@@ -120,9 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     names = IMAGES if args.image == "all" else (args.image,)
     try:
         site = load_site_config()
-    except SiteConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except UserError as exc:
+        return report(exc)
     builds = planned_builds(site, names)
     runtime = find_runtime()
     fakeroot = os.geteuid() != 0

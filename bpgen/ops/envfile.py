@@ -6,11 +6,13 @@ import os
 import re
 from pathlib import Path
 
+from bpgen.errors import UserError
+
 ENV_FILE = Path(__file__).resolve().parents[2] / "environment.sh"
 _LINE = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]*)=\$\{(?P=name):-(?P<default>[^}]*)\}\s*(?:#.*)?$")
 
 
-class EnvFileError(ValueError):
+class EnvFileError(UserError, ValueError):
     """environment.sh has a line this reader does not accept."""
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from bpgen.errors import UserError
 from bpgen.ops.locks import exclusive_lock, lock_held
 from bpgen.ops.run import Run
 from bpgen.ops.task import child_environment, render_command
@@ -25,7 +26,7 @@ from bpgen.progress import log
 LOCK_NAME = ".local.lock"
 
 
-class LocalRunBusy(RuntimeError):
+class LocalRunBusy(UserError, RuntimeError):
     """Another process renders this run on this machine."""
 
 

@@ -26,11 +26,12 @@ import yaml
 
 from bpgen import shard as shards
 from bpgen.atomic import atomic_write_text
+from bpgen.errors import UserError
 
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
-class RunError(ValueError):
+class RunError(UserError, ValueError):
     """The run directory disagrees with the request; the message names the fix."""
 
 

@@ -12,13 +12,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from bpgen.errors import UserError
 from bpgen.ops.envfile import ENV_FILE, read_env_file
 
 _MEM = re.compile(r"^[1-9][0-9]*[KMGT]?$")
 _TIME = re.compile(r"^(?:(?P<days>\d+)-)?(?P<a>\d+)(?::(?P<b>\d+))?(?::(?P<c>\d+))?$")
 
 
-class SiteConfigError(ValueError):
+class SiteConfigError(UserError, ValueError):
     """An environment.sh value is missing or malformed; the message names the variable and the fix."""
 
 

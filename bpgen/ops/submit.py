@@ -22,11 +22,11 @@ from typing import NoReturn
 
 from bpgen import shard as shards
 from bpgen.atomic import unwritable_reason
-from bpgen.config import ConfigError, RenderConfig, compose_render_config
-from bpgen.ops.envfile import EnvFileError
+from bpgen.config import RenderConfig, compose_render_config
+from bpgen.errors import UserError, report
 from bpgen.ops.local import LocalRunBusy, default_workers, local_lock, run_local, running_locally
 from bpgen.ops.run import Run, RunError, RunSpec, check_run_name, resolve_run
-from bpgen.ops.site import SiteConfig, SiteConfigError, load_site_config
+from bpgen.ops.site import SiteConfig, load_site_config
 from bpgen.ops.slurm import cluster
 from bpgen.ops.slurm.arrays import ArrayChunk, plan_arrays
 from bpgen.ops.slurm.params import (
@@ -196,7 +196,8 @@ def submit_slurm(site: SiteConfig, plan: Plan, args: argparse.Namespace) -> int:
                 if plan.state == "new":
                     run.undo_freeze(created_dir)
                 raise
-            print(f"error: submitting shards {compact_ranges(chunk.shards)} failed ({exc}); rerun to submit the rest")
+            failed = compact_ranges(chunk.shards)
+            print(f"error: submitting shards {failed} failed ({exc}); rerun to submit the rest", file=sys.stderr)
             return 1
         submitted.append(job_id)
         spec = f"array {job_id}, tasks 0-{len(chunk.shards) - 1}" if len(chunk.shards) > 1 else f"job {job_id}"
@@ -387,9 +388,8 @@ def main(argv: list[str] | None = None) -> int:
         if plan.local:
             return run_locally(site, plan, args)
         return submit_slurm(site, plan, args)
-    except (SiteConfigError, EnvFileError, ConfigError, RunError, LocalRunBusy, cluster.SlurmError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except UserError as exc:
+        return report(exc)
     except KeyboardInterrupt:
         print("interrupted: unfinished shards resume when you rerun the same command", file=sys.stderr)
         return 130

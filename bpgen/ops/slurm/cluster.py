@@ -12,11 +12,13 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bpgen.errors import UserError
+
 SQUEUE_FORMAT = "%F|%K|%i|%T|%r|%j"
 ACTIVE_STATES = frozenset({"RUNNING", "COMPLETING", "CONFIGURING", "SUSPENDED", "STAGE_OUT", "SIGNALING"})
 
 
-class SlurmError(RuntimeError):
+class SlurmError(UserError, RuntimeError):
     """A Slurm command failed; the message holds its own error text."""
 
 
