@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         overrides = list(args.overrides)
         if args.run:
-            overrides.append(f"dataset={_run_dir(args.run) / 'dataset'}")
+            overrides.append(f"dataset={_dataset_dir(args.run)}")
         config, resolved = compose_train_config(args.config_name, overrides)
         if args.print_config:
             import yaml
@@ -236,13 +236,11 @@ def main(argv: list[str] | None = None) -> int:
     return STOPPED if (output_dir / STOPPED_MARKER).is_file() else 0
 
 
-def _run_dir(run: str) -> Path:
-    """A run directory, or a run name under BPGEN_DATA_ROOT."""
-    if Path(run).is_dir():
-        return Path(run)
+def _dataset_dir(run: str) -> Path:
+    from bpgen.ops.run import Run
     from bpgen.ops.site import load_site_config
 
-    return load_site_config().data_root / run
+    return Run.find(run, load_site_config().data_root).dataset_dir
 
 
 def _weights_dir() -> Path:

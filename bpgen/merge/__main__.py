@@ -17,20 +17,15 @@ from bpgen.errors import UserError, report
 from bpgen.merge.build import MergeError, merge_run
 from bpgen.merge.check import check_dataset
 from bpgen.merge.config import compose_merge_config
+from bpgen.ops.run import Run
 from bpgen.progress import log
 from bpgen.shard import resolved_yaml
 
 
 def resolve_run_dir(run: str) -> Path:
-    path = Path(run)
-    if path.is_dir():
-        return path.resolve()
     from bpgen.ops.site import load_site_config
 
-    candidate = load_site_config().data_root / run
-    if candidate.is_dir():
-        return candidate.resolve()
-    raise MergeError(f"run {run} not found (neither a directory nor a run under BPGEN_DATA_ROOT); give its path")
+    return Run.find(run, load_site_config().data_root).path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             raise MergeError("give the run to merge: python -m bpgen.merge RUN (a run directory or name)")
         run_dir = resolve_run_dir(args.run)
         if args.check:
-            return check(run_dir / "dataset")
+            return check(Run(run_dir).dataset_dir)
         start = time.perf_counter()
         summary = merge_run(run_dir, config, resolved, args.allow_partial, args.skip_bad)
     except UserError as exc:

@@ -29,11 +29,11 @@ from bpgen.merge.plan import SPLITS, parse_badlist, plan_shards, split_shards
 from bpgen.merge.shard_merge import ShardError, ShardResult, ShardTask, merge_shard
 from bpgen.merge.stats import DatasetStats, write_plots
 from bpgen.ops.locks import exclusive_lock
+from bpgen.ops.run import Run
 from bpgen.progress import log
 from bpgen.shard import DONE, compact_ranges, shard_dir, shard_name
 
 DATASET = "dataset"
-LOCK = ".merge.lock"
 
 
 class MergeError(UserError, ValueError):
@@ -44,16 +44,7 @@ def merge_lock(run_dir: Path) -> contextlib.AbstractContextManager[None]:
     def busy(holder: str) -> MergeError:
         return MergeError(f"another merge of {run_dir} is running (pid {holder}); wait for it to finish")
 
-    return exclusive_lock(run_dir / LOCK, busy)
-
-
-def expected_shards(run_dir: Path) -> int:
-    """The run's shard count (run.yaml from 2-submit), else one past the highest shard found."""
-    manifest = run_dir / "run.yaml"
-    if manifest.is_file():
-        return int(yaml.safe_load(manifest.read_text())["shards"])
-    found = [int(p.name.split("_")[-1].split(".")[0]) for p in (run_dir / "shards").glob("*shard_*")]
-    return max(found) + 1 if found else 0
+    return exclusive_lock(Run(run_dir).merge_lock_path, busy)
 
 
 def shard_list(ids: list[int]) -> str:
@@ -135,7 +126,7 @@ def merge_run(
 def _merge_locked(
     run_dir: Path, config: MergeConfig, resolved: dict[str, Any], allow_partial: bool, skip_bad: bool
 ) -> MergeSummary:
-    expected = expected_shards(run_dir)
+    expected = Run(run_dir).shard_count
     done_ids = [k for k in range(expected) if (shard_dir(run_dir, k) / DONE).is_file()]
     missing = [k for k in range(expected) if k not in done_ids]
     if not done_ids:
@@ -196,7 +187,7 @@ def _merge_locked(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    final = run_dir / DATASET
+    final = Run(run_dir).dataset_dir
     old = run_dir / f".{DATASET}.old"
     if old.exists():
         shutil.rmtree(old)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bpgen.errors import UserError, report
 from bpgen.ops.locks import lock_held
+from bpgen.ops.run import Run
 from bpgen.ops.site import load_site_config
 
 DAY = 86400.0
@@ -90,7 +91,7 @@ def plan_removals(
         temps = scratch.glob("bpgen_bproc_*")
         found += [(p, "Blender temp dir") for p in temps if _age_days(p, now) >= older_than_days]
     for run_dir in _runs(data_root, run):
-        busy = lock_held(run_dir / ".local.lock") or lock_held(run_dir / ".merge.lock")
+        busy = lock_held(Run(run_dir).local_lock_path) or lock_held(Run(run_dir).merge_lock_path)
         if everything:
             if not busy:
                 found.append((run_dir, "whole run (--all)"))

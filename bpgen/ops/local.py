@@ -23,8 +23,6 @@ from bpgen.ops.run import Run
 from bpgen.ops.task import child_environment, render_command
 from bpgen.progress import log
 
-LOCK_NAME = ".local.lock"
-
 
 class LocalRunBusy(UserError, RuntimeError):
     """Another process renders this run on this machine."""
@@ -55,13 +53,13 @@ def local_lock(run: Run) -> Iterator[None]:
     def busy(holder: str) -> LocalRunBusy:
         return LocalRunBusy(f"run {run.name} is already rendering on this machine (pid {holder}); wait for it")
 
-    with exclusive_lock(run.path / LOCK_NAME, busy):
+    with exclusive_lock(run.local_lock_path, busy):
         yield
 
 
 def running_locally(run: Run) -> bool:
     """True while a local run holds the run's lock."""
-    return lock_held(run.path / LOCK_NAME)
+    return lock_held(run.local_lock_path)
 
 
 class _Pool:

@@ -54,11 +54,55 @@ def check_run_name(name: str) -> str:
 
 @dataclass(frozen=True)
 class Run:
+    """The one owner of a run directory's layout: name-or-path resolution, its files, locks and shard count."""
+
     path: Path
+
+    @classmethod
+    def named(cls, name: str, data_root: Path) -> Run:
+        """The run called ``name`` under the data root (it may not exist yet: 2-submit creates it)."""
+        return cls((data_root / check_run_name(name)).resolve())
+
+    @classmethod
+    def find(cls, name_or_path: str, data_root: Path) -> Run:
+        """An existing run, given as a directory or as a name under the data root; RunError names the fix.
+
+        A run directory holds run.yaml (made by 2-submit) or shards/ (``python -m bpgen.render --run-dir``).
+        """
+        if not name_or_path:
+            raise RunError("no run given; name a run (under BPGEN_DATA_ROOT) or give its directory")
+        given = Path(name_or_path)
+        for candidate in (given, data_root / given):
+            if is_run_dir(candidate):
+                return cls(candidate.resolve())
+        raise RunError(
+            f"run {name_or_path} not found (no run.yaml or shards/ in {given} or {data_root / given}); "
+            "render it first with ./2-submit --run NAME"
+        )
 
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def shards_dir(self) -> Path:
+        return self.path / "shards"
+
+    @property
+    def dataset_dir(self) -> Path:
+        return self.path / "dataset"
+
+    @property
+    def merge_lock_path(self) -> Path:
+        return self.path / ".merge.lock"
+
+    @property
+    def local_lock_path(self) -> Path:
+        return self.path / ".local.lock"
+
+    @property
+    def submit_lock_path(self) -> Path:
+        return self.path / ".submit.lock"
 
     @property
     def config_path(self) -> Path:
@@ -88,7 +132,11 @@ class Run:
 
     @property
     def shard_count(self) -> int:
-        return int(self.manifest()["shards"])
+        """The shard count of run.yaml; for a run rendered without 2-submit, one past the highest shard found."""
+        if self.exists():
+            return int(self.manifest()["shards"])
+        found = [int(p.name.split("_")[-1].split(".")[0]) for p in self.shards_dir.glob("*shard_*")]
+        return max(found) + 1 if found else 0
 
     @property
     def images_per_shard(self) -> int:
@@ -181,9 +229,28 @@ class Run:
             shutil.rmtree(self.path, ignore_errors=True)
 
 
-def resolve_run(name_or_path: str, data_root: Path) -> Run:
-    """A run by name (under the data root) or by path."""
-    candidate = Path(name_or_path)
-    if candidate.is_dir() and (candidate / "run.yaml").is_file():
-        return Run(candidate.resolve())
-    return Run((data_root / name_or_path).resolve())
+def is_run_dir(path: Path) -> bool:
+    return (path / "run.yaml").is_file() or (path / "shards").is_dir()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bpgen.ops.run NAME_OR_DIR``: print the run's directory (jobs/common.sh asks this)."""
+    import argparse
+    import sys
+
+    from bpgen.errors import UserError, report
+    from bpgen.ops.site import load_site_config
+
+    parser = argparse.ArgumentParser(prog="python -m bpgen.ops.run", description=main.__doc__)
+    parser.add_argument("run", help="a run name under BPGEN_DATA_ROOT, or a run directory")
+    args = parser.parse_args(argv)
+    try:
+        print(Run.find(args.run, load_site_config().data_root).path)
+    except UserError as exc:
+        return report(exc)
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

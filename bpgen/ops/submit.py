@@ -25,7 +25,7 @@ from bpgen.atomic import unwritable_reason
 from bpgen.config import RenderConfig, compose_render_config
 from bpgen.errors import UserError, report
 from bpgen.ops.local import LocalRunBusy, default_workers, local_lock, run_local, running_locally
-from bpgen.ops.run import Run, RunError, RunSpec, check_run_name, resolve_run
+from bpgen.ops.run import Run, RunError, RunSpec, check_run_name
 from bpgen.ops.site import SiteConfig, load_site_config
 from bpgen.ops.slurm import cluster
 from bpgen.ops.slurm.arrays import ArrayChunk, plan_arrays
@@ -130,7 +130,7 @@ def make_plan(site: SiteConfig, args: argparse.Namespace) -> Plan:
     check_device(config, site, local)
     text = shards.config_text(resolved, args.images_per_shard)
     spec = RunSpec(name, args.shards, args.images_per_shard, tuple(args.overrides), text)
-    run = Run((site.data_root / name).resolve())
+    run = Run.named(name, site.data_root)
     problem = unwritable_reason(run.path)
     if problem:
         raise RunError(f"run directory {run.path} cannot be written ({problem}); set BPGEN_DATA_ROOT to a writable dir")
@@ -335,7 +335,7 @@ def stage_jobs(run: Run, jobs: list[cluster.QueuedJob]) -> list[str]:
 
 
 def show_status(site: SiteConfig, name: str) -> int:
-    run = resolve_run(name, site.data_root)
+    run = Run.find(name, site.data_root)
     jobs: list[cluster.QueuedJob] = []
     warning = ""
     if cluster.slurm_available():
