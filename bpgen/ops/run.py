@@ -76,8 +76,8 @@ class Run:
             if is_run_dir(candidate):
                 return cls(candidate.resolve())
         raise RunError(
-            f"run {name_or_path} not found (no run.yaml or shards/ in {given} or {data_root / given}); "
-            "render it first with ./2-submit --run NAME"
+            f"{name_or_path} is not a bpgen run (no run.yaml or shards/ in {given} or {data_root / given}); "
+            "start it with ./2-submit --run NAME"
         )
 
     @property
