@@ -1,4 +1,4 @@
-"""Render configuration: Hydra composition into typed, validated dataclasses.
+"""The render schema: configs/render.yaml composed (``bpgen.compose``) into typed, validated dataclasses.
 
 ``compose_render_config(overrides)`` composes configs/render.yaml with command-line overrides (Hydra's
 override grammar), checks every value, and returns a frozen ``RenderConfig`` plus the resolved dict that is
@@ -22,6 +22,7 @@ from bpgen.appearance.vocabulary import (
     SKIN_TONE_BANDS,
     TOPS,
 )
+from bpgen.compose import compose_config
 from bpgen.photometry import PhotoConfig, photo_config_from_dict
 from bpgen.poses.orientation import ORIENTATION_MODES
 from bpgen.poses.person import PoseConfig
@@ -33,7 +34,6 @@ from bpgen.validate import positive as _positive
 from bpgen.validate import range_pair as _range
 from bpgen.validate import weights as _weights
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 MODES = ("pose", "occlusion", "viewpoint")
 VIEWPOINTS = ("top_down", "worms_eye", "close_up", "wide_fov", "narrow_fov")
 DENOISERS = ("OPENIMAGEDENOISE", "OPTIX", "none")
@@ -242,26 +242,6 @@ def load_resolved_config(path: Path) -> tuple[RenderConfig, dict[str, Any]]:
         return render_config_from_dict(resolved), resolved
     except KeyError as exc:
         raise ConfigError(f"{path} lacks the key {exc}; freeze the run again with ./2-submit") from None
-
-
-def compose_config(
-    config_name: str, overrides: list[str] | tuple[str, ...], print_hint: str, config_dir: Path = CONFIG_DIR
-) -> dict[str, Any]:
-    """Compose <config_dir>/<config_name>.yaml with Hydra overrides into a resolved dict."""
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import HydraException
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    try:
-        with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
-            composed = compose(config_name=config_name, overrides=list(overrides))
-        resolved = OmegaConf.to_container(composed, resolve=True)
-    except (HydraException, OmegaConfBaseException) as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise ConfigError(f"bad config override ({first}); fix the key or value: `{print_hint}` lists them") from None
-    assert isinstance(resolved, dict)
-    return {str(key): value for key, value in resolved.items()}
 
 
 def compose_render_config(

@@ -187,17 +187,6 @@ def test_without_sbatch_the_shards_render_locally(tmp_path: Path):
     environ = dict(os.environ, BPGEN_DATA_ROOT=str(tmp_path / "runs"), PATH=str(Path(sys.executable).parent))
     command = [sys.executable, "-m", "bpgen.ops.submit", "--shards", "2", "--images-per-shard", "2", "--run", "l"]
     command += TINY
-        sys.executable,
-        "-m",
-        "bpgen.ops.submit",
-        "--shards",
-        "2",
-        "--images-per-shard",
-        "2",
-        "--run",
-        "l",
-        *TINY,
-    ]
     result = subprocess.run(command, capture_output=True, text=True, env=environ, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     assert "no sbatch on this machine" in result.stdout

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bpgen.config import CONFIG_DIR, ConfigError, compose_config
+from bpgen.compose import CONFIG_DIR, compose_config
+from bpgen.validate import ConfigError
 
 TRAIN_CONFIG_DIR = CONFIG_DIR / "train"
 NORMS = ("FrozenBN", "GN", "SyncBN")

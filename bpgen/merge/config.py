@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bpgen.config import ConfigError, compose_config
+from bpgen.compose import compose_config
+from bpgen.validate import ConfigError
 
 IMAGE_MODES = ("hardlink", "copy", "symlink")
 
