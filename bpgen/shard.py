@@ -2,7 +2,7 @@
 
 Layout of ``RUN/shards/shard_<K:06d>/`` (the contract that merge and training read):
   config.yaml     the resolved render config
-  images/         <frame>.jpg|png, frame = 6-digit index within the shard
+  images/         <frame>.jpg|png, frame = 6-digit index within the shard (so at most 999,999 images)
   depth/          <frame>.png, uint16 millimetres, 0 = no surface (only with write_depth=true)
   coco.json       COCO: images (ids from 1), annotations (ids from 1; visible-mask RLE, bbox, area, iscrowd,
                   17 keypoints, num_keypoints, extremeness), categories (person, keypoints, skeleton)
@@ -23,19 +23,45 @@ import json
 import math
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, TextIO
 
 import numpy as np
 import yaml
 
 from bpgen.atomic import atomic_write, atomic_write_json, atomic_write_text
+from bpgen.errors import UserError
 from bpgen.keypoints import PERSON_CATEGORY
 from bpgen.progress import log
 
 DONE = "DONE.json"
+MAX_SHARDS = 1_000_000  # shard ids are named with 6 digits (shard_000000 .. shard_999999)
+# Frames are named with 6 digits in a shard (images/<frame:06d>.jpg, depth/<frame:06d>.png) and in the merged
+# dataset (<shard:06d>_<frame:06d>.jpg, badlists): the one bound of images per shard, for render and 2-submit.
+MAX_IMAGES_PER_SHARD = 999_999
+
+
+class ShardLimitError(UserError, ValueError):
+    """A shard id or image count the shard layout cannot name; the message names the bound and the fix."""
+
+
+def check_images_per_shard(images: int, flag: str = "--images") -> None:
+    """Refuse more images than a shard can name (``MAX_IMAGES_PER_SHARD``); cheap, before any allocation."""
+    if images > MAX_IMAGES_PER_SHARD:
+        raise ShardLimitError(
+            f"{flag} {images} is more than one shard can hold ({MAX_IMAGES_PER_SHARD:,} images: frames are named "
+            f"with 6 digits); render them as more shards of at most {MAX_IMAGES_PER_SHARD:,} images"
+        )
+
+
+def check_shard_id(shard: int, flag: str = "--shard") -> None:
+    """Refuse a shard id the layout cannot name (ids 0 .. ``MAX_SHARDS - 1``, 6 digits)."""
+    if shard >= MAX_SHARDS:
+        raise ShardLimitError(
+            f"{flag} {shard} is above {MAX_SHARDS - 1:,}, the highest shard id (shard_<6 digits>); use a smaller id"
+        )
 
 
 def shard_name(shard: int) -> str:
@@ -59,9 +85,28 @@ def scene_seed(run_seed: int, shard: int, scene: int) -> np.random.SeedSequence:
     return np.random.SeedSequence([run_seed, shard, scene])
 
 
+class SceneSlot(NamedTuple):
+    """One scene of a shard: its index, how many frames it renders and the shard-wide number of its first."""
+
+    index: int
+    frames: int
+    first_frame: int
+
+
+def scene_count(images: int, frames_per_scene: int) -> int:
+    return math.ceil(images / frames_per_scene)
+
+
+def scene_slots(images: int, frames_per_scene: int, start: int = 0) -> Iterator[SceneSlot]:
+    """The shard's scenes from ``start`` on, drawn lazily: nothing is built up front for the image count."""
+    for index in range(start, scene_count(images, frames_per_scene)):
+        first = index * frames_per_scene
+        yield SceneSlot(index, min(frames_per_scene, images - first), first)
+
+
 def scene_frame_counts(images: int, frames_per_scene: int) -> list[int]:
-    scenes = math.ceil(images / frames_per_scene)
-    return [min(frames_per_scene, images - s * frames_per_scene) for s in range(scenes)]
+    """Frames per scene as a list (small shards, tests); the renderer iterates ``scene_slots``."""
+    return [slot.frames for slot in scene_slots(images, frames_per_scene)]
 
 
 def resolved_yaml(resolved: dict[str, Any]) -> str:
@@ -128,6 +173,15 @@ def save_scene(tmp: Path, scene: int, record: dict[str, Any]) -> None:
     atomic_write_json(tmp / "scenes" / f"scene_{scene:05d}.json", record)
 
 
+def saved_scenes(tmp: Path, scenes: int) -> Iterator[dict[str, Any]]:
+    """The checkpoints of scenes ``0 .. scenes-1``, read one at a time (for ``assemble_shard``)."""
+    for scene in range(scenes):
+        record = finished_scene(tmp, scene)
+        if record is None:
+            raise FileNotFoundError(f"{tmp}: the checkpoint of scene {scene} is missing")
+        yield record
+
+
 def _with_annotation_id(person: dict[str, Any], first_annotation_id: int) -> dict[str, Any]:
     """Replace a person's index into its frame's annotations by the annotation's shard-wide id."""
     out = {key: value for key, value in person.items() if key != "annotation_index"}
@@ -136,33 +190,56 @@ def _with_annotation_id(person: dict[str, Any], first_annotation_id: int) -> dic
     return out
 
 
-def assemble_shard(tmp: Path, scene_records: list[dict[str, Any]], info: dict[str, Any]) -> dict[str, int]:
-    """Write coco.json and frames.jsonl from the scene checkpoints; return the counts."""
-    images: list[dict[str, Any]] = []
-    annotations: list[dict[str, Any]] = []
-    frames: list[dict[str, Any]] = []
-    for record in scene_records:
-        for frame in record["frames"]:
-            image_id = len(images) + 1
-            first_annotation_id = len(annotations) + 1
-            images.append(dict(frame["image"], id=image_id))
-            for ann in frame["annotations"]:
-                annotations.append(dict(ann, id=len(annotations) + 1, image_id=image_id))
-            people = [_with_annotation_id(p, first_annotation_id) for p in frame["record"]["persons"]]
-            frames.append(dict(frame["record"], image_id=image_id, persons=people))
-    coco = {"info": info, "images": images, "annotations": annotations, "categories": [PERSON_CATEGORY]}
-    atomic_write_json(tmp / "coco.json", coco)
-    atomic_write(
-        tmp / "frames.jsonl",
-        lambda p: p.write_text("".join(json.dumps(f, separators=(",", ":")) + "\n" for f in frames)),
-    )
-    persons = sum(len(f["persons"]) for f in frames)
-    return {
-        "images": len(images),
-        "annotations": len(annotations),
-        "persons": persons,
-        "scenes": len(scene_records),
-    }
+def assemble_shard(tmp: Path, scene_records: Iterable[dict[str, Any]], info: dict[str, Any]) -> dict[str, int]:
+    """Write coco.json and frames.jsonl from the scene checkpoints; return the counts.
+
+    Streamed: one scene record is in memory at a time (``scene_records`` may be ``saved_scenes``), the COCO
+    images and annotations go to part files that are then joined; the bytes are those of ``json.dumps`` of the
+    whole COCO dict (default separators) and one compact JSON line per frame.
+    """
+    counts = {"images": 0, "annotations": 0, "persons": 0, "scenes": 0}
+    images_part, annotations_part = tmp / ".coco_images.part", tmp / ".coco_annotations.part"
+
+    def write_frames(path: Path) -> None:
+        with open(path, "w") as frames, open(images_part, "w") as images, open(annotations_part, "w") as annotations:
+            for record in scene_records:
+                counts["scenes"] += 1
+                for frame in record["frames"]:
+                    image_id = counts["images"] + 1
+                    first_annotation_id = counts["annotations"] + 1
+                    _list_item(images, dict(frame["image"], id=image_id), image_id == 1)
+                    counts["images"] = image_id
+                    for ann in frame["annotations"]:
+                        counts["annotations"] += 1
+                        number = counts["annotations"]
+                        _list_item(annotations, dict(ann, id=number, image_id=image_id), number == 1)
+                    people = [_with_annotation_id(p, first_annotation_id) for p in frame["record"]["persons"]]
+                    counts["persons"] += len(people)
+                    line = dict(frame["record"], image_id=image_id, persons=people)
+                    frames.write(json.dumps(line, separators=(",", ":")) + "\n")
+
+    def write_coco(path: Path) -> None:
+        with open(path, "w") as out:
+            out.write('{"info": ' + json.dumps(info) + ', "images": [')
+            with open(images_part) as part:
+                shutil.copyfileobj(part, out)
+            out.write('], "annotations": [')
+            with open(annotations_part) as part:
+                shutil.copyfileobj(part, out)
+            out.write('], "categories": ' + json.dumps([PERSON_CATEGORY]) + "}\n")
+
+    try:
+        atomic_write(tmp / "frames.jsonl", write_frames)
+        atomic_write(tmp / "coco.json", write_coco)
+    finally:
+        images_part.unlink(missing_ok=True)
+        annotations_part.unlink(missing_ok=True)
+    return counts
+
+
+def _list_item(out: TextIO, item: dict[str, Any], first: bool) -> None:
+    """One item of a JSON list as ``json.dumps`` writes it (``", "`` between items)."""
+    out.write(json.dumps(item) if first else ", " + json.dumps(item))
 
 
 def finalize(run_dir: Path, shard: int, tmp: Path, done: dict[str, Any]) -> Path:

@@ -149,7 +149,7 @@ def test_time_limit_signal_requeues_the_task_and_the_shard_resumes(tmp_path: Pat
 
 @pytest.mark.slurm
 def test_more_shards_than_max_array_size_split_and_merge_waits_on_every_array(tmp_path: Path):
-    shards = cluster.max_array_size() + 499
+    shards = cluster.job_limits().max_array_size + 499
     result = submit(
         tmp_path, "--shards", str(shards), "--images-per-shard", "1", "--run", "big", "--hold", "--then", "merge"
     )
@@ -194,3 +194,46 @@ def test_without_sbatch_the_shards_render_locally(tmp_path: Path):
     assert run.done_shards(2) == {0, 1}
     assert [s["kind"] for s in run.submissions()] == ["local"]
     assert "done                2  0-1" in result.stdout
+
+
+@pytest.mark.slurm
+def test_two_submits_of_one_run_at_the_same_instant_submit_every_shard_once(tmp_path: Path):
+    environ = dict(os.environ, BPGEN_DATA_ROOT=str(tmp_path / "runs"), **SMALL_JOBS)
+    command = [str(ROOT / "2-submit"), "--shards", "6", "--images-per-shard", "1", "--run", "twin", "--hold", *TINY]
+    both = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ)]
+    both.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ))
+    outputs = [process.communicate(timeout=300) for process in both]
+    run = Run(tmp_path / "runs" / "twin")
+    try:
+        print(outputs)
+        assert [process.returncode for process in both] == [0, 0]
+        records = render_submissions(run)
+        assert sorted(k for r in records for k in r["shards"]) == list(range(6))
+        assert sum("nothing to submit" in stdout for stdout, _ in outputs) == 1
+        arrays = {r["job_id"] for r in records}
+        assert len([j for j in cluster.queued_jobs() if j.array_job_id in arrays]) == 6
+        assert not run.submit_lock_path.exists()
+    finally:
+        subprocess.run(["scancel", *(s["job_id"] for s in run.submissions())], check=False)
+
+
+@pytest.mark.slurm
+def test_more_shards_than_the_queue_holds_need_force_and_say_why(tmp_path: Path):
+    limit = cluster.job_limits().max_job_count
+    many = submit(tmp_path, "--shards", str(limit + 1), "--images-per-shard", "1", "--hold")
+    assert many.returncode == 2 and f"MaxJobCount={limit}" in many.stderr and "--force" in many.stderr
+    assert len(many.stderr.strip().splitlines()) == 1
+    too_many = submit(tmp_path, "--shards", "1000001", "--hold")
+    assert too_many.returncode == 2 and "1000000" in too_many.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slurm
+def test_local_then_merge_merges_and_does_not_tell_the_user_to_merge(tmp_path: Path):
+    result = submit(
+        tmp_path, "--shards", "1", "--images-per-shard", "2", "--run", "m", "--local", "--then", "merge", *TINY
+    )
+    assert result.returncode == 0, result.stderr
+    assert "merging next (--then merge)" in result.stdout
+    assert "sbatch jobs/merge.sbatch" not in result.stdout
+    assert (tmp_path / "runs" / "m" / "dataset" / "stats.json").is_file()

@@ -12,12 +12,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import re
 import shutil
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,7 +105,43 @@ class Run:
 
     @property
     def submit_lock_path(self) -> Path:
-        return self.path / ".submit.lock"
+        """Next to the run directory, so it exists before the run does."""
+        return self.path.parent / f".{self.name}.submit.lock"
+
+    @contextlib.contextmanager
+    def submission_lock(self) -> Iterator[None]:
+        """Hold the run's submission lock: one 2-submit at a time reads the queue, submits and records.
+
+        A second 2-submit of the same run waits here, then plans with the first one's submissions recorded. The
+        lock file is removed on release (a waiter that wakes on a removed file takes the new one), and so is a
+        data root this call had to create, so a refused submission leaves nothing behind.
+        """
+        created = [p for p in (self.path.parent, *self.path.parent.parents) if not p.exists()]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            handle = open(self.submit_lock_path, "a+")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "?"
+                print(f"waiting for another ./2-submit of run {self.name} (pid {holder})", file=sys.stderr)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            if _same_file(handle, self.submit_lock_path):
+                break
+            handle.close()  # the holder removed it while we waited: lock the current file instead
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+            yield
+        finally:
+            self.submit_lock_path.unlink(missing_ok=True)
+            handle.close()
+            for directory in created:
+                with contextlib.suppress(OSError):
+                    directory.rmdir()  # only while still empty
 
     @property
     def config_path(self) -> Path:
@@ -229,6 +268,13 @@ class Run:
             shutil.rmtree(self.path, ignore_errors=True)
 
 
+def _same_file(handle: Any, path: Path) -> bool:
+    try:
+        return os.fstat(handle.fileno()).st_ino == path.stat().st_ino
+    except FileNotFoundError:
+        return False
+
+
 def is_run_dir(path: Path) -> bool:
     return (path / "run.yaml").is_file() or (path / "shards").is_dir()
 
@@ -236,7 +282,6 @@ def is_run_dir(path: Path) -> bool:
 def main(argv: list[str] | None = None) -> int:
     """``python -m bpgen.ops.run NAME_OR_DIR``: print the run's directory (jobs/common.sh asks this)."""
     import argparse
-    import sys
 
     from bpgen.errors import UserError, report
     from bpgen.ops.site import load_site_config

@@ -92,7 +92,8 @@ def format_duration(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
-def format_status(status: RunStatus) -> str:
+def format_status(status: RunStatus, merging_next: bool = False) -> str:
+    """The shard table; ``merging_next`` when this command merges the run itself (``--then merge``)."""
     total = len(status.states)
     shards = "shard" if total == 1 else "shards"
     lines = [f"run {status.name} ({status.path}): {total} {shards} x {status.images_per_shard} images", ""]
@@ -115,7 +116,11 @@ def format_status(status: RunStatus) -> str:
     elif status.ids("running") or status.ids("pending"):
         lines.append("ETA: unknown until the first shard is DONE")
     elif len(status.ids("done")) == total:
-        lines.append(f"all shards DONE: next, sbatch jobs/merge.sbatch {status.path}")
+        lines.append(
+            "all shards DONE: merging next (--then merge)"
+            if merging_next
+            else f"all shards DONE: next, sbatch jobs/merge.sbatch {status.path}"
+        )
     failed = status.ids("failed") + status.ids("not submitted")
     if failed and not (status.ids("running") or status.ids("pending")):
         lines.append("rerun the same ./2-submit command to submit the shards that are not DONE")

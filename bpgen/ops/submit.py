@@ -11,6 +11,7 @@ all shards DONE), 2 refused before anything was submitted (one ``error:`` line n
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
@@ -91,6 +92,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--local", action="store_true", help="render on this machine even where sbatch exists")
     parser.add_argument("--workers", type=_count("--workers"), help="local render processes (default: cores/CPUS)")
     parser.add_argument("--force-new-config", action="store_true", help="start the run over with a new config")
+    parser.add_argument("--force", action="store_true", help="submit more shards than the cluster's MaxJobCount")
     parser.add_argument("--hold", action="store_true", help="submit held (release with scontrol release JOBID)")
     parser.add_argument("--wait", action="store_true", help="wait until the run's jobs have left the queue")
     parser.add_argument("--dry-run", action="store_true", help="show what would be submitted; write nothing")
@@ -99,6 +101,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.status is None and args.shards is None:
         parser.error("--shards is required (or --status RUN)")
+    if args.shards is not None and args.shards > shards.MAX_SHARDS:
+        parser.error(f"--shards {args.shards} is more than a run can name ({shards.MAX_SHARDS}: 6-digit shard ids)")
     return args
 
 
@@ -123,7 +127,9 @@ def check_device(config: RenderConfig, site: SiteConfig, local: bool) -> None:
         )
 
 
-def make_plan(site: SiteConfig, args: argparse.Namespace) -> Plan:
+def make_plan(site: SiteConfig, args: argparse.Namespace, locks: contextlib.ExitStack) -> Plan:
+    """Decide what to submit. Unless it is a dry run, the run's submission lock is entered into ``locks`` before
+    the queue is read, so a concurrent 2-submit of the same run plans after this one has recorded its jobs."""
     name = check_run_name(args.run)
     config, resolved = compose_render_config(args.overrides, assets_dir=site.assets_dir)  # freezes the library
     local = args.local or not cluster.slurm_available()
@@ -134,6 +140,8 @@ def make_plan(site: SiteConfig, args: argparse.Namespace) -> Plan:
     problem = unwritable_reason(run.path)
     if problem:
         raise RunError(f"run directory {run.path} cannot be written ({problem}); set BPGEN_DATA_ROOT to a writable dir")
+    if not args.dry_run:
+        locks.enter_context(run.submission_lock())
     state = run.check_request(spec, args.force_new_config)
     jobs = cluster.queued_jobs() if cluster.slurm_available() else []  # --local must not race queued tasks
     submissions = run.submissions() if state != "new" else []
@@ -169,9 +177,17 @@ def check_container(site: SiteConfig) -> None:
         )
 
 
-def submit_slurm(site: SiteConfig, plan: Plan, args: argparse.Namespace) -> int:
+def submit_slurm(site: SiteConfig, plan: Plan, args: argparse.Namespace, release_submission: Callable[[], None]) -> int:
     run = plan.run
-    chunks = plan_arrays(plan.to_submit, cluster.max_array_size(), site.array_throttle)
+    limits = cluster.job_limits()
+    if len(plan.to_submit) > limits.max_job_count and not args.force:
+        raise RunError(
+            f"{len(plan.to_submit)} shards would be {len(plan.to_submit)} jobs in the queue, more than the "
+            f"cluster's MaxJobCount={limits.max_job_count} (scontrol show config): sbatch starts refusing and the "
+            "controller slows for everyone; submit fewer --shards now and grow the run later with the same "
+            "command, or add --force"
+        )
+    chunks = plan_arrays(plan.to_submit, limits.max_array_size, site.array_throttle)
     stages = STAGES_AFTER.get(args.then or "", ())
     python = task_python(site, container_runtime([n for n in ("apptainer", "singularity") if shutil.which(n)]))
     if args.dry_run:
@@ -217,6 +233,7 @@ def submit_slurm(site: SiteConfig, plan: Plan, args: argparse.Namespace) -> int:
             dependency = afterok([job_id])
         stem = None if not submitted else f"{submitted[0]}_0" if len(chunks[0].shards) > 1 else submitted[0]
         print_next_steps(run, plan.spec, stem, stages)
+        release_submission()
         return wait_for_run(run) if args.wait else 0
     except cluster.SlurmError as exc:  # the shards are submitted: not a refusal (2) but a partial failure
         print(f"error: {exc}; the render arrays {', '.join(submitted) or '(none)'} are submitted", file=sys.stderr)
@@ -277,7 +294,7 @@ def print_next_steps(run: Run, spec: RunSpec, log_stem: str | None, stages: tupl
         print(f"  sbatch jobs/merge.sbatch {run.path}   once all shards are DONE")
 
 
-def run_locally(site: SiteConfig, plan: Plan, args: argparse.Namespace) -> int:
+def run_locally(site: SiteConfig, plan: Plan, args: argparse.Namespace, release_submission: Callable[[], None]) -> int:
     run, spec = plan.run, plan.spec
     stages = STAGES_AFTER.get(args.then or "", ())
     workers = args.workers or default_workers(len(os.sched_getaffinity(0)), site.render.cpus)
@@ -293,8 +310,10 @@ def run_locally(site: SiteConfig, plan: Plan, args: argparse.Namespace) -> int:
         failed: list[int] = []
         if plan.to_submit:
             run.record_submission({"kind": "local", "shards": plan.to_submit})
+        release_submission()  # the local lock now keeps other submissions of this run out
+        if plan.to_submit:
             failed = run_local(run, plan.to_submit, spec.images_per_shard, workers, scratch=str(site.scratch))
-    print(format_status(collect_status(run, [], local=False)))
+    print(format_status(collect_status(run, [], local=False), merging_next=bool(stages)))
     if failed:
         print(f"error: shards {compact_ranges(failed)} failed; rerun the same command to resume them", file=sys.stderr)
         return 1
@@ -384,10 +403,11 @@ def main(argv: list[str] | None = None) -> int:
         site = load_site_config()
         if args.status is not None:
             return show_status(site, args.status)
-        plan = make_plan(site, args)
-        if plan.local:
-            return run_locally(site, plan, args)
-        return submit_slurm(site, plan, args)
+        with contextlib.ExitStack() as locks:
+            plan = make_plan(site, args, locks)
+            if plan.local:
+                return run_locally(site, plan, args, release_submission=locks.close)
+            return submit_slurm(site, plan, args, release_submission=locks.close)
     except UserError as exc:
         return report(exc)
     except KeyboardInterrupt:

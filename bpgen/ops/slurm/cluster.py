@@ -74,10 +74,19 @@ def _run(argv: Sequence[str], what: str) -> str:
     return result.stdout
 
 
-def max_array_size() -> int:
+@dataclass(frozen=True)
+class JobLimits:
+    """What one submission may hold: tasks per array job, and jobs (array tasks included) in the system."""
+
+    max_array_size: int
+    max_job_count: int
+
+
+def job_limits() -> JobLimits:
+    """MaxArraySize and MaxJobCount of ``scontrol show config`` (Slurm's defaults when not shown)."""
     config = parse_scontrol_config(_run(["scontrol", "show", "config"], "reading the cluster's configuration"))
-    value = config.get("MaxArraySize", "1001")
-    return int(value) if value.isdigit() else 1001
+    array, jobs = config.get("MaxArraySize", "1001"), config.get("MaxJobCount", "10000")
+    return JobLimits(int(array) if array.isdigit() else 1001, int(jobs) if jobs.isdigit() else 10000)
 
 
 def queued_jobs() -> list[QueuedJob]:
