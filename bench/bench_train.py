@@ -35,8 +35,8 @@ def main() -> None:
             sys.executable, "-m", "train.train_net", "--config-name", args.config_name, "--run", str(args.run),
             f"output_dir={tmp}/out", f"device={args.device}", f"solver.ims_per_batch={args.batch}",
             f"solver.max_iter={args.iters}", "solver.steps=[]", f"solver.checkpoint_period={args.iters * 10}",
-            f"dataloader_workers={args.workers}", "eval_period=0", "model.weights=scratch",
-            "solver.base_lr=0.0001", "solver.clip_gradients=true", "solver.warmup_iters=0",  # finite from scratch
+            f"dataloader.num_workers={args.workers}", "test.eval_period=0", "model.weights=scratch",
+            "solver.base_lr=0.0001", "solver.clip_gradients.enabled=true", "solver.warmup_iters=0",  # finite from scratch
             "opts=[TEST.EVAL_PERIOD,0,DATASETS.TEST,[]]",
             "--weights-dir", str(weights_dir),
         ]  # fmt: skip

@@ -135,3 +135,17 @@ def test_launch_values_from_slurm_variables():
         2, 1, 0, "auto"
     )
     assert launch_plan({}, gpus_on_node=0) == LaunchPlan(1, 1, 0, "auto")
+
+
+def test_detectron2_keys_pass_through_in_order_opts_last():
+    config, resolved = compose_train_config(
+        "cpu_smoke", ["solver.max_iter=30", "+solver.gamma=0.5", "opts=[MODEL.RPN.POST_NMS_TOPK_TRAIN,1000]"]
+    )
+    pairs = dict(config.detectron2)
+    assert pairs["SOLVER.MAX_ITER"] == 30 and pairs["SOLVER.GAMMA"] == 0.5 and pairs["SEED"] == 0
+    assert pairs["SOLVER.CLIP_GRADIENTS.ENABLED"] is True and pairs["SOLVER.STEPS"] == ()
+    assert pairs["INPUT.MIN_SIZE_TRAIN"] == (96,) and pairs["DATALOADER.NUM_WORKERS"] == 0
+    assert pairs["TEST.EVAL_PERIOD"] == 0
+    assert config.detectron2[-1] == ("MODEL.RPN.POST_NMS_TOPK_TRAIN", 1000)
+    assert config.max_iter == 30 and resolved["solver"]["gamma"] == 0.5
+    assert not any(name.startswith(("DATASETS.", "OUTPUT_DIR")) for name, _ in config.detectron2)

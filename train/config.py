@@ -16,6 +16,8 @@ from bpgen.validate import ConfigError
 TRAIN_CONFIG_DIR = CONFIG_DIR / "train"
 NORMS = ("FrozenBN", "GN", "SyncBN")
 DEVICES = ("cuda", "cpu")
+# Lower-case sections of configs/train/*.yaml that are Detectron2 config nodes, passed through key by key.
+DETECTRON2_SECTIONS = {"solver": "SOLVER", "input": "INPUT", "dataloader": "DATALOADER", "test": "TEST"}
 
 
 class TrainConfigError(ConfigError):
@@ -24,37 +26,35 @@ class TrainConfigError(ConfigError):
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """bpgen's own train settings; every Detectron2 setting passes through as ``detectron2`` key/value pairs."""
+
     name: str
     zoo_config: str
     weights: str
     mask: bool
     keypoints: bool
     norm: str
+    min_keypoints_per_image: int
     device: str
     dataset: Path | None
     output_dir: Path | None
-    seed: int
-    ims_per_batch: int
-    base_lr: float
-    max_iter: int
-    steps: tuple[int, ...]
-    warmup_iters: int
-    checkpoint_period: int
-    clip_gradients: bool
-    amp: bool
-    min_size_train: tuple[int, ...]
-    max_size_train: int
-    min_size_test: int
-    max_size_test: int
-    dataloader_workers: int
-    min_keypoints_per_image: int
-    eval_period: int
     extra_eval: str
-    opts: tuple[Any, ...]
+    detectron2: tuple[tuple[str, Any], ...]  # (KEY.PATH, value) for CfgNode.merge_from_list, opts last
 
     @property
     def from_scratch(self) -> bool:
         return self.weights == "scratch"
+
+    def setting(self, key: str) -> Any:
+        """The value this config gives Detectron2's ``key`` (the last one wins, as in merge_from_list)."""
+        values = [value for name, value in self.detectron2 if name == key]
+        if not values:
+            raise KeyError(key)
+        return values[-1]
+
+    @property
+    def max_iter(self) -> int:
+        return int(self.setting("SOLVER.MAX_ITER"))
 
 
 def available_configs() -> list[str]:
@@ -72,30 +72,62 @@ def compose_train_config(name: str, overrides: list[str] | tuple[str, ...] = ())
     return train_config_from_dict(name, settings), settings
 
 
-def _positive(value: Any, key: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise TrainConfigError(f"{key} must be an integer >= {minimum}, got {value!r}")
-    return value
+def detectron2_pairs(section: dict[str, Any], node: str) -> list[tuple[str, Any]]:
+    """A lower-case section (``solver: {max_iter: 10, clip_gradients: {enabled: true}}``) as Detectron2 key/value
+    pairs (``SOLVER.MAX_ITER``, ``SOLVER.CLIP_GRADIENTS.ENABLED``); lists become tuples as in Detectron2's defaults."""
+    pairs: list[tuple[str, Any]] = []
+    for key, value in section.items():
+        name = f"{node}.{key.upper()}"
+        if isinstance(value, dict):
+            pairs += detectron2_pairs(value, name)
+        else:
+            pairs.append((name, tuple(value) if isinstance(value, list) else value))
+    return pairs
+
+
+def _is_int(value: Any, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _check_solver(settings: dict[str, Any]) -> None:
+    """The few Detectron2 values that fail late and obscurely when wrong; Detectron2 checks the rest."""
+    max_iter = settings.get("SOLVER.MAX_ITER", 1)
+    if not _is_int(max_iter, 1):
+        raise TrainConfigError(f"solver.max_iter must be an integer >= 1, got {max_iter!r}")
+    steps = settings.get("SOLVER.STEPS", ())
+    if not all(_is_int(step, 1) for step in steps):
+        raise TrainConfigError(f"solver.steps must be integers >= 1, got {list(steps)}")
+    if any(step >= max_iter for step in steps):
+        raise TrainConfigError(f"solver.steps {list(steps)} must be below solver.max_iter={max_iter}")
+    base_lr = settings.get("SOLVER.BASE_LR", 1.0)
+    if isinstance(base_lr, bool) or not isinstance(base_lr, int | float) or not base_lr > 0:
+        raise TrainConfigError(f"solver.base_lr must be > 0, got {base_lr}")
+    if not _is_int(settings.get("SOLVER.IMS_PER_BATCH", 1), 1):
+        raise TrainConfigError(
+            f"solver.ims_per_batch must be an integer >= 1, got {settings['SOLVER.IMS_PER_BATCH']!r}"
+        )
 
 
 def train_config_from_dict(name: str, cfg: dict[str, Any]) -> TrainConfig:
-    model, solver, inputs = cfg["model"], cfg["solver"], cfg["input"]
+    model = cfg["model"]
     if model["norm"] not in NORMS:
         raise TrainConfigError(f"model.norm={model['norm']!r} is not valid; use one of: {', '.join(NORMS)}")
     if cfg["device"] not in DEVICES:
         raise TrainConfigError(f"device={cfg['device']!r} is not valid; use cuda or cpu")
     if not (model["mask"] or model["keypoints"]):
         raise TrainConfigError("model.mask and model.keypoints are both false; enable at least one head")
-    steps = tuple(_positive(s, "solver.steps") for s in solver["steps"])
-    max_iter = _positive(solver["max_iter"], "solver.max_iter")
-    if any(s >= max_iter for s in steps):
-        raise TrainConfigError(f"solver.steps {list(steps)} must be below solver.max_iter={max_iter}")
-    base_lr = float(solver["base_lr"])
-    if not base_lr > 0:
-        raise TrainConfigError(f"solver.base_lr must be > 0, got {base_lr}")
-    opts = tuple(cfg["opts"] or ())
+    if not _is_int(model["min_keypoints_per_image"], 0):
+        raise TrainConfigError(
+            f"model.min_keypoints_per_image must be an integer >= 0, got {model['min_keypoints_per_image']!r}"
+        )
+    opts = list(cfg["opts"] or ())
     if len(opts) % 2:
         raise TrainConfigError("opts must be KEY, VALUE pairs, e.g. [MODEL.RPN.POST_NMS_TOPK_TRAIN, 1000]")
+    pairs = [("SEED", cfg["seed"])]
+    for section, node in DETECTRON2_SECTIONS.items():
+        pairs += detectron2_pairs(cfg[section], node)
+    pairs += [(str(key), value) for key, value in zip(opts[::2], opts[1::2], strict=True)]
+    _check_solver(dict(pairs))
     return TrainConfig(
         name=name,
         zoo_config=str(model["zoo_config"]),
@@ -103,27 +135,12 @@ def train_config_from_dict(name: str, cfg: dict[str, Any]) -> TrainConfig:
         mask=bool(model["mask"]),
         keypoints=bool(model["keypoints"]),
         norm=model["norm"],
+        min_keypoints_per_image=model["min_keypoints_per_image"],
         device=cfg["device"],
         dataset=Path(cfg["dataset"]).resolve() if cfg["dataset"] else None,
         output_dir=Path(cfg["output_dir"]).resolve() if cfg["output_dir"] else None,
-        seed=_positive(cfg["seed"], "seed", 0),
-        ims_per_batch=_positive(solver["ims_per_batch"], "solver.ims_per_batch"),
-        base_lr=base_lr,
-        max_iter=max_iter,
-        steps=steps,
-        warmup_iters=_positive(solver["warmup_iters"], "solver.warmup_iters", 0),
-        checkpoint_period=_positive(solver["checkpoint_period"], "solver.checkpoint_period"),
-        clip_gradients=bool(solver["clip_gradients"]),
-        amp=bool(solver["amp"]),
-        min_size_train=tuple(_positive(s, "input.min_size_train") for s in inputs["min_size_train"]),
-        max_size_train=_positive(inputs["max_size_train"], "input.max_size_train"),
-        min_size_test=_positive(inputs["min_size_test"], "input.min_size_test"),
-        max_size_test=_positive(inputs["max_size_test"], "input.max_size_test"),
-        dataloader_workers=_positive(cfg["dataloader_workers"], "dataloader_workers", 0),
-        min_keypoints_per_image=_positive(cfg["min_keypoints_per_image"], "min_keypoints_per_image", 0),
-        eval_period=_positive(cfg["eval_period"], "eval_period", 0),
         extra_eval=str(cfg["extra_eval"] or ""),
-        opts=opts,
+        detectron2=tuple(pairs),
     )
 
 

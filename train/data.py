@@ -8,6 +8,7 @@ split, the person category with its 17 keypoints, flip map and skeleton. ``regis
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,17 @@ def _categories(json_file: Path) -> list[dict[str, Any]]:
     return list(categories)
 
 
+def keypoint_metadata(
+    names: Sequence[str], flip_map: Iterable[tuple[str, str]], skeleton: Iterable[tuple[int, int]]
+) -> dict[str, Any]:
+    """Detectron2's keypoint metadata (names, flip map, drawing rules) from COCO's 1-based skeleton."""
+    return {
+        "keypoint_names": list(names),
+        "keypoint_flip_map": list(flip_map),
+        "keypoint_connection_rules": [(names[a - 1], names[b - 1], (102, 204, 255)) for a, b in skeleton],
+    }
+
+
 def register_bpgen(spec: DatasetSpec) -> list[str]:
     """Register the splits with Detectron2's catalogs (idempotent); returns the dataset names."""
     from detectron2.data import DatasetCatalog, MetadataCatalog
@@ -118,11 +130,7 @@ def register_bpgen(spec: DatasetSpec) -> list[str]:
             image_root=str(split.image_root),
             evaluator_type="coco",
             thing_classes=list(spec.thing_classes),
-            keypoint_names=list(spec.keypoint_names),
-            keypoint_flip_map=list(spec.keypoint_flip_map),
-            keypoint_connection_rules=[
-                (spec.keypoint_names[a - 1], spec.keypoint_names[b - 1], (102, 204, 255)) for a, b in spec.skeleton
-            ],
+            **keypoint_metadata(spec.keypoint_names, spec.keypoint_flip_map, spec.skeleton),
         )
         names.append(split.name)
     return names

@@ -38,17 +38,11 @@ def person_metadata() -> Any:
     from detectron2.data import MetadataCatalog
 
     from bpgen.keypoints import COCO_FLIP_MAP, COCO_KEYPOINTS, COCO_SKELETON
+    from train.data import keypoint_metadata
 
     metadata = MetadataCatalog.get("bpgen_inference")
     if not hasattr(metadata, "thing_classes"):
-        metadata.set(
-            thing_classes=["person"],
-            keypoint_names=list(COCO_KEYPOINTS),
-            keypoint_flip_map=list(COCO_FLIP_MAP),
-            keypoint_connection_rules=[
-                (COCO_KEYPOINTS[a - 1], COCO_KEYPOINTS[b - 1], (102, 204, 255)) for a, b in COCO_SKELETON
-            ],
-        )
+        metadata.set(thing_classes=["person"], **keypoint_metadata(COCO_KEYPOINTS, COCO_FLIP_MAP, COCO_SKELETON))
     return metadata
 
 

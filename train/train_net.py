@@ -20,6 +20,7 @@ from typing import Any
 from bpgen.errors import UserError, report
 from train.config import (
     TrainConfig,
+    TrainConfigError,
     check_device,
     compose_train_config,
     parse_extra_eval,
@@ -38,7 +39,8 @@ def _request_stop(signum: int, frame: Any) -> None:
 
 
 def build_cfg(config: TrainConfig, spec: DatasetSpec, weights: Path | None, output_dir: Path) -> Any:
-    """Detectron2 CfgNode: the model-zoo config shipped with Detectron2, then bpgen's settings, then ``opts``."""
+    """Detectron2 CfgNode: the model-zoo config shipped with Detectron2, bpgen's own settings (dataset, heads,
+    weights, norm, device, output), then every Detectron2 key of the train config as it is (``merge_from_list``)."""
     from detectron2 import model_zoo
     from detectron2.config import get_cfg
 
@@ -62,23 +64,13 @@ def build_cfg(config: TrainConfig, spec: DatasetSpec, weights: Path | None, outp
         cfg.MODEL.ROI_MASK_HEAD.NORM = config.norm
     cfg.MODEL.DEVICE = config.device
     cfg.INPUT.MASK_FORMAT = "bitmask"  # bpgen masks are RLE
-    cfg.INPUT.MIN_SIZE_TRAIN = config.min_size_train
-    cfg.INPUT.MAX_SIZE_TRAIN = config.max_size_train
-    cfg.INPUT.MIN_SIZE_TEST = config.min_size_test
-    cfg.INPUT.MAX_SIZE_TEST = config.max_size_test
-    cfg.DATALOADER.NUM_WORKERS = config.dataloader_workers
-    cfg.SOLVER.IMS_PER_BATCH = config.ims_per_batch
-    cfg.SOLVER.BASE_LR = config.base_lr
-    cfg.SOLVER.MAX_ITER = config.max_iter
-    cfg.SOLVER.STEPS = config.steps
-    cfg.SOLVER.WARMUP_ITERS = config.warmup_iters
-    cfg.SOLVER.CHECKPOINT_PERIOD = config.checkpoint_period
-    cfg.SOLVER.CLIP_GRADIENTS.ENABLED = config.clip_gradients
-    cfg.SOLVER.AMP.ENABLED = config.amp
-    cfg.TEST.EVAL_PERIOD = config.eval_period
-    cfg.SEED = config.seed
     cfg.OUTPUT_DIR = str(output_dir)
-    cfg.merge_from_list(list(config.opts))
+    try:
+        cfg.merge_from_list([item for pair in config.detectron2 for item in pair])
+    except (KeyError, ValueError, AssertionError) as exc:
+        raise TrainConfigError(
+            f"Detectron2 refused the config ({exc}); fix the key or value in configs/train/"
+        ) from None
     if cfg.MODEL.ROI_HEADS.NUM_CLASSES != len(spec.thing_classes):
         raise DatasetError(
             f"the model predicts {cfg.MODEL.ROI_HEADS.NUM_CLASSES} classes but {spec.root} has "
