@@ -28,9 +28,15 @@ def encode_rle(mask: np.ndarray) -> dict[str, Any]:
     return rle
 
 
+def pycocotools_rle(rle: dict[str, Any]) -> dict[str, Any]:
+    """An RLE as pycocotools' C functions take it (``counts`` as bytes), from the json form (str) or as it is."""
+    counts = rle["counts"]
+    return {"size": rle["size"], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+
+
 def rle_area_bbox(rle: dict[str, Any]) -> tuple[int, list[float]]:
     """Area and [x, y, w, h] box of an RLE (pycocotools' own definitions)."""
-    coded = {"size": rle["size"], "counts": rle["counts"].encode("ascii")}
+    coded = pycocotools_rle(rle)
     return int(mask_utils.area(coded)), [float(v) for v in mask_utils.toBbox(coded)]
 
 

@@ -18,6 +18,7 @@ from pycocotools import mask as mask_utils
 
 from bpgen.atomic import atomic_write_image
 from bpgen.keypoints import COCO_SKELETON
+from bpgen.labels import pycocotools_rle
 
 
 def _color(index: int) -> tuple[int, int, int]:
@@ -31,7 +32,7 @@ def draw_annotations(image: np.ndarray, annotations: list[dict[str, Any]], scale
     thickness = max(1, int(round(scale / 2)))
     for i, ann in enumerate(annotations):
         color = _color(i)
-        rle = dict(ann["segmentation"], counts=ann["segmentation"]["counts"].encode("ascii"))
+        rle = pycocotools_rle(ann["segmentation"])
         mask = cv2.resize(mask_utils.decode(rle), None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
         cv2.drawContours(out, contours, -1, color, thickness)

@@ -49,7 +49,8 @@ def person_metadata() -> Any:
 def coco_results(instances: Any, image_id: int) -> list[dict[str, Any]]:
     """Detections of one image in COCO's results format."""
     import numpy as np
-    from pycocotools import mask as mask_utils
+
+    from bpgen.labels import encode_rle
 
     boxes = instances.pred_boxes.tensor.numpy() if instances.has("pred_boxes") else np.zeros((0, 4))
     scores = instances.scores.numpy().tolist()
@@ -63,8 +64,7 @@ def coco_results(instances: Any, image_id: int) -> list[dict[str, Any]]:
             "score": score,
         }
         if instances.has("pred_masks"):
-            rle = mask_utils.encode(np.asfortranarray(instances.pred_masks[i].numpy().astype(np.uint8)))
-            result["segmentation"] = {"size": rle["size"], "counts": rle["counts"].decode("ascii")}
+            result["segmentation"] = encode_rle(instances.pred_masks[i].numpy())
         if instances.has("pred_keypoints"):
             keypoints = instances.pred_keypoints[i].numpy()
             result["keypoints"] = [float(v) for x, y, s in keypoints for v in (x, y, 2 if s > 0.05 else 1)]

@@ -12,6 +12,7 @@ import numpy as np
 import orjson
 from pycocotools import mask as mask_utils
 
+from bpgen.labels import pycocotools_rle
 from bpgen.merge.plan import SPLITS
 from bpgen.merge.stats import DatasetStats, StatsBuilder
 from bpgen.shard import DONE, shard_dir
@@ -47,8 +48,7 @@ def _check_annotation(ann: dict[str, Any], image: dict[str, Any] | None, problem
     if image is None:
         problems.add(f"{where}: annotation {ann['id']} points to missing image {ann['image_id']}")
         return
-    rle = ann["segmentation"]
-    rle = {"size": rle["size"], "counts": rle["counts"].encode("ascii")} if isinstance(rle["counts"], str) else rle
+    rle = pycocotools_rle(ann["segmentation"])
     if list(rle["size"]) != [image["height"], image["width"]]:
         problems.add(f"{where}: annotation {ann['id']} mask size {rle['size']} is not its image's")
     if int(mask_utils.area(rle)) != ann["area"]:
