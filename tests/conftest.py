@@ -1,4 +1,4 @@
-"""Markers skip with the exact reason when a component is missing."""
+"""Markers skip with the exact reason when a component is missing; the golden-file fixture."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import importlib.util
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +73,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if MISSING_REQUIRED in item.stash:
         pytest.fail(item.stash[MISSING_REQUIRED], pytrace=False)
+
+
+GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
+
+
+def check_golden(name: str, text: str) -> None:
+    """``text`` must equal tests/golden/<name>; BPGEN_UPDATE_GOLDEN=1 rewrites the file instead."""
+    path = GOLDEN_DIR / name
+    if os.environ.get("BPGEN_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert path.is_file(), f"golden file {path} missing; create it with BPGEN_UPDATE_GOLDEN=1"
+    assert text == path.read_text(), f"{name} differs from the golden file (BPGEN_UPDATE_GOLDEN=1 rewrites it)"
+
+
+@pytest.fixture
+def golden() -> Callable[[str, str], None]:
+    """Compare generated text with its golden file: ``golden("render_array.sbatch", text)``."""
+    return check_golden

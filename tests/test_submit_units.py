@@ -21,7 +21,7 @@ from bpgen.ops.task import child_environment, render_command
 from bpgen.shard import compact_ranges
 
 ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = Path(__file__).resolve().parent / "golden"
+GOLDEN = Path(__file__).resolve().parent / "golden"  # inputs read by the tests (scontrol output)
 SITE_ENV = {
     "BPGEN_DATA_ROOT": "/shared/bpgen/runs",
     "BPGEN_SCRATCH": "/local/scratch",
@@ -40,14 +40,6 @@ def site_config(**environ: str) -> SiteConfig:
     """The repository's environment.sh with SITE_ENV (and ``environ``) overriding it; project dir = /opt/bpgen."""
     site = load_site_config(ROOT / "environment.sh", environ=SITE_ENV | environ)
     return dataclasses.replace(site, project_dir=Path("/opt/bpgen"), venv=Path("/opt/bpgen/.venv"))
-
-
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("BPGEN_UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert path.is_file(), f"golden file {path} missing; create it with BPGEN_UPDATE_GOLDEN=1"
-    assert text == path.read_text(), f"{name} differs from the golden file (BPGEN_UPDATE_GOLDEN=1 rewrites it)"
 
 
 # --- environment.sh -------------------------------------------------------------------------------------------
@@ -176,7 +168,7 @@ def test_queue_maps_to_shards_through_recorded_arrays():
     }
 
 
-def test_status_table_golden():
+def test_status_table_golden(golden):
     states = shard_states(8, {0, 1}, queued_shards(SUBMISSIONS, parse_squeue("15|4|15_4|RUNNING|None|x\n")), {2, 4})
     status = RunStatus(
         "acro",
@@ -189,7 +181,7 @@ def test_status_table_golden():
         failed_logs={2: "/shared/runs/acro/slurm/15_2_0_log.out"},
     )
     assert status.eta_seconds() == pytest.approx(630.0)
-    check_golden("status_table.txt", format_status(status) + "\n")
+    golden("status_table.txt", format_status(status) + "\n")
 
 
 def test_eta_unknown_without_done_shards_or_queue():
@@ -200,7 +192,7 @@ def test_eta_unknown_without_done_shards_or_queue():
 # --- sbatch text and job arguments (golden) ----------------------------------------------------------------------
 
 
-def test_render_array_sbatch_golden():
+def test_render_array_sbatch_golden(golden):
     from submitit.slurm.slurm import _make_sbatch_string
 
     site = site_config()
@@ -210,11 +202,11 @@ def test_render_array_sbatch_golden():
     text = _make_sbatch_string(
         command=command, folder="/shared/bpgen/runs/acro/slurm", map_count=len(chunk.shards), **parameters
     )
-    check_golden("render_array.sbatch", text)
+    golden("render_array.sbatch", text)
     assert "#SBATCH --array=0-832%21" in text and "--gres" not in text and "--qos" not in text
 
 
-def test_render_array_with_gpus_and_container_golden(tmp_path: Path):
+def test_render_array_with_gpus_and_container_golden(tmp_path: Path, golden):
     from submitit.slurm.slurm import _make_sbatch_string
 
     site = site_config(
@@ -232,17 +224,15 @@ def test_render_array_with_gpus_and_container_golden(tmp_path: Path):
         map_count=4,
         **render_array_parameters(site, "gpu", chunk),
     )
-    check_golden("render_array_gpu_container.sbatch", text)
+    golden("render_array_gpu_container.sbatch", text)
 
 
-def test_merge_and_train_job_arguments_golden():
+def test_merge_and_train_job_arguments_golden(golden):
     site = site_config(BPGEN_TRAIN_NODES="2", BPGEN_TRAIN_PARTITION="gpu")
     run_dir = Path("/shared/bpgen/runs/acro")
     merge = stage_job_argv("merge", site, "acro", run_dir, run_dir / "logs", afterok(["15", "16", "12_7"]))
     train = stage_job_argv("train", site, "acro", run_dir, run_dir / "logs", afterok(["17"]))
-    check_golden(
-        "stage_jobs.txt", "sbatch --parsable " + " ".join(merge) + "\nsbatch --parsable " + " ".join(train) + "\n"
-    )
+    golden("stage_jobs.txt", "sbatch --parsable " + " ".join(merge) + "\nsbatch --parsable " + " ".join(train) + "\n")
     assert afterok([]) == ""
     assert "--dependency" not in " ".join(stage_job_argv("merge", site, "a", run_dir, run_dir, ""))
 
