@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import shutil
+import socket
 import subprocess
 import time
 import tomllib
@@ -152,8 +154,10 @@ def tree(tmp_path: Path) -> dict[str, Path]:
     return paths
 
 
-def clean(tree: dict[str, Path], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, BPGEN_DATA_ROOT=str(tree["root"]), BPGEN_SCRATCH=str(tree["scratch"]))
+def clean(
+    tree: dict[str, Path], *args: str, stdin: str | None = None, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, BPGEN_DATA_ROOT=str(tree["root"]), BPGEN_SCRATCH=str(tree["scratch"])) | extra
     return subprocess.run(
         [str(ROOT / "00-clean"), *args], capture_output=True, text=True, env=env, input=stdin, timeout=60
     )
@@ -191,6 +195,22 @@ def test_clean_all_needs_confirmation_and_stays_inside_the_data_root(tree: dict[
     assert clean(tree, "nope").returncode == 2
 
 
+def test_clean_of_a_named_run_stays_inside_the_data_root(tree: dict[str, Path]):
+    nope = clean(tree, "nope", "--dry-run")
+    assert nope.returncode == 2 and nope.stderr.startswith("error: nope is not a bpgen run")
+    for given in ("evil", str(tree["root"] / "evil")):  # a link to a run outside
+        refused = clean(tree, given, "--older-than", "0")
+        assert refused.returncode == 2 and "symlink" in refused.stderr and len(refused.stderr.splitlines()) == 1
+    outside = clean(tree, str(tree["outside_run_file"].parents[2]), "--older-than", "0")
+    assert outside.returncode == 2 and "outside BPGEN_DATA_ROOT" in outside.stderr
+    assert tree["outside_run_file"].exists()
+    fresh = tree["root"] / "fresh"  # run.yaml only (nothing rendered yet) is a run too
+    make(fresh / "run.yaml")
+    make(fresh / "logs" / "merge_3.log")
+    listed = clean(tree, "fresh", "--dry-run")
+    assert listed.returncode == 0 and f"would remove {fresh / 'logs' / 'merge_3.log'}" in listed.stdout
+
+
 def test_clean_keeps_what_queued_jobs_and_running_merges_need(tree: dict[str, Path]):
     import fcntl
 
@@ -209,5 +229,46 @@ def test_clean_keeps_what_queued_jobs_and_running_merges_need(tree: dict[str, Pa
         fcntl.flock(lock, fcntl.LOCK_EX)
         busy = planned()
     assert tree["merge_tmp"] not in busy and tree["old_tmp"] not in busy and tree["old_pickle"] in busy
+    unknown = plan_removals(tree["root"], tree["scratch"], None, 7.0, False, time.time(), queued_job_ids=None)
+    doubtful = {r.path for r in unknown if r.queue_unknown}
+    assert doubtful == {tree["old_tmp"], tree["old_pickle"], tree["old_log"]}  # what job 15 could still need
+    assert {r.path for r in unknown} == planned()  # otherwise planned as with an empty queue
     os.utime(tree["old_tmp"] / "images" / "000000.jpg")  # written just now: the shard is rendering
     assert tree["old_tmp"] not in planned()
+
+
+@pytest.fixture
+def dead_controller(tmp_path: Path) -> str:
+    """A slurm.conf whose slurmctld address has nobody listening: the real squeue fails to reach it."""
+    if not (shutil.which("sbatch") and shutil.which("squeue")):
+        pytest.skip("no Slurm client (sbatch, squeue) on PATH")
+    with socket.socket() as probe:  # a port that was free a moment ago
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    conf = tmp_path / "slurm.conf"
+    conf.write_text(
+        "ClusterName=nowhere\nSlurmctldHost=nowhere(127.0.0.1)\n"
+        f"SlurmctldPort={port}\nMessageTimeout=2\n"
+        "NodeName=nowhere CPUs=1 State=UNKNOWN\nPartitionName=debug Nodes=nowhere Default=YES State=UP\n"
+    )
+    squeue = subprocess.run(
+        ["squeue", "-h"], capture_output=True, text=True, env=dict(os.environ, SLURM_CONF=str(conf))
+    )
+    assert squeue.returncode != 0, "squeue answered without a controller"
+    return str(conf)
+
+
+def test_clean_without_the_queue_lists_but_removes_nothing(tree: dict[str, Path], dead_controller: str):
+    (tree["run"] / "submissions.jsonl").write_text('{"kind": "render", "job_id": "15", "shards": [0, 1]}\n')
+    dry = clean(tree, "--dry-run", SLURM_CONF=dead_controller)
+    assert dry.returncode == 0, dry.stderr
+    assert "warning: cannot read the queue" in dry.stderr
+    lines = {line.split("  (")[0].split(" ", 2)[-1]: line for line in dry.stdout.splitlines() if "  (" in line}
+    for name in ("old_tmp", "old_pickle", "old_log"):  # job 15's: kept if it is still queued
+        assert lines[str(tree[name])].endswith("; unless a queued job still needs it: queue unknown)")
+    for name in ("merge_tmp", "old_job_log", "bproc_tmp"):  # no queued job uses these
+        assert "queue unknown" not in lines[str(tree[name])]
+    assert "3 kept if a queued job needs them: queue unknown" in dry.stdout.splitlines()[-1]
+    real = clean(tree, SLURM_CONF=dead_controller)
+    assert real.returncode == 2 and "cannot read the queue" in real.stderr and "--dry-run" in real.stderr
+    assert all(p.exists() or p.is_symlink() for p in tree.values())  # nothing removed

@@ -5,6 +5,8 @@ dirs (shards/.shard_*.tmp), leftovers of interrupted merges (.dataset.tmp, .data
 sbatch scripts and task logs (slurm/), merge/train/local logs (logs/). Never DONE shards, merged datasets, the
 run's config or superseded shards, unless ``--all``, which removes whole runs after a typed confirmation (or
 ``--yes``). Symlinks are removed as links, never followed; nothing outside the data root and scratch is touched.
+Without the queue (slurmctld unreachable) it removes nothing; ``--dry-run`` still lists, marking what a queued job
+might need.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from pathlib import Path
 
 from bpgen.errors import UserError, report
 from bpgen.ops.locks import lock_held
-from bpgen.ops.run import Run
+from bpgen.ops.run import Run, RunError
 from bpgen.ops.site import load_site_config
 
 DAY = 86400.0
+QUEUE_UNKNOWN = "unless a queued job still needs it: queue unknown"
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class Removal:
     path: Path
     reason: str
     size: int
+    queue_unknown: bool = False  # kept if a queued job needs it, but the queue could not be read
 
 
 def tree_size(path: Path) -> int:
@@ -81,44 +85,43 @@ def plan_removals(
     older_than_days: float,
     everything: bool,
     now: float,
-    queued_job_ids: frozenset[str] = frozenset(),
+    queued_job_ids: frozenset[str] | None = frozenset(),
 ) -> list[Removal]:
     """What 00-clean would remove (pure apart from reading the tree). Runs that a local render or a merge is
-    working on keep their temp dirs; files of jobs still in the queue (``queued_job_ids``) are kept."""
+    working on keep their temp dirs; files of jobs still in the queue (``queued_job_ids``) are kept. With
+    ``queued_job_ids=None`` (queue unknown) the queue is taken as empty and what a queued job could still need
+    is marked ``queue_unknown``."""
+    unknown = queued_job_ids is None
+    queued = queued_job_ids or frozenset()
     roots = [data_root.resolve()] + ([scratch.resolve()] if scratch.is_dir() else [])
-    found: list[tuple[Path, str]] = []
+    found: list[tuple[Path, str, bool]] = []
     if scratch.is_dir():
         temps = scratch.glob("bpgen_bproc_*")
-        found += [(p, "Blender temp dir") for p in temps if _age_days(p, now) >= older_than_days]
+        found += [(p, "Blender temp dir", False) for p in temps if _age_days(p, now) >= older_than_days]
     for run_dir in _runs(data_root, run):
         busy = lock_held(Run(run_dir).local_lock_path) or lock_held(Run(run_dir).merge_lock_path)
         if everything:
             if not busy:
-                found.append((run_dir, "whole run (--all)"))
+                found.append((run_dir, "whole run (--all)", False))
             continue
-        queued_run = any(
-            str(s.get("job_id")) in queued_job_ids for s in _submissions(run_dir) if s.get("kind") == "render"
-        )
-        if not busy and not queued_run:  # a queued task may resume its shard's temp dir
+        render_jobs = {str(s.get("job_id")) for s in _submissions(run_dir) if s.get("kind") == "render"}
+        if not busy and not render_jobs & queued:  # a queued task may resume its shard's temp dir
             found += [
-                (p, "incomplete shard temp dir")
+                (p, "incomplete shard temp dir", unknown and bool(render_jobs))
                 for p in (run_dir / "shards").glob(".shard_*.tmp")
                 if _age_days(p, now) >= older_than_days
             ]
         if not busy:
             merges = (run_dir / ".dataset.tmp", run_dir / ".dataset.old")
-            found += [(p, "interrupted merge") for p in merges if p.exists()]
+            found += [(p, "interrupted merge", False) for p in merges if p.exists()]
         for folder, reason in (("slurm", "submitit pickle/script/log"), ("logs", "job log")):
             directory = run_dir / folder
             if directory.is_dir() and not directory.is_symlink():
-                found += [
-                    (p, reason)
-                    for p in sorted(directory.iterdir())
-                    if (p.is_file() or p.is_symlink())
-                    and p.name.split("_", 1)[0] not in queued_job_ids  # pickles a pending task still needs
-                    and _age_days(p, now) >= older_than_days
-                ]
-    return [Removal(p, reason, tree_size(p)) for p, reason in found if _inside(p, roots)]
+                for p in sorted(directory.iterdir()):
+                    job = p.name.split("_", 1)[0]  # <job id>_... : pickles a pending task still needs
+                    if (p.is_file() or p.is_symlink()) and job not in queued and _age_days(p, now) >= older_than_days:
+                        found.append((p, reason, unknown and job.isdigit()))
+    return [Removal(p, reason, tree_size(p), doubt) for p, reason, doubt in found if _inside(p, roots)]
 
 
 def _submissions(run_dir: Path) -> list[dict[str, object]]:
@@ -129,12 +132,25 @@ def _submissions(run_dir: Path) -> list[dict[str, object]]:
 
 
 def queued_job_ids() -> frozenset[str]:
-    """Job ids (array job ids included) of this user's queued jobs; empty without Slurm."""
+    """Job ids (array job ids included) of this user's queued jobs; empty without Slurm. SlurmError when Slurm
+    is installed but the queue cannot be read (slurmctld unreachable)."""
     from bpgen.ops.slurm import cluster
 
     if not cluster.slurm_available():
         return frozenset()
     return frozenset(i for job in cluster.queued_jobs() for i in (job.array_job_id, job.job_id.split("_")[0]))
+
+
+def given_run(name_or_path: str, data_root: Path) -> Path:
+    """The run the command line names (``Run.find``), refused unless it lies inside the data root and is not
+    reached through a symlink: 00-clean deletes only under BPGEN_DATA_ROOT."""
+    run = Run.find(name_or_path, data_root).path
+    given = next(p for p in (Path(name_or_path), data_root / name_or_path) if p.exists() and p.resolve() == run)
+    if given.is_symlink():
+        raise RunError(f"{given} is a symlink; give the run directory itself (00-clean never follows links)")
+    if data_root not in run.parents:
+        raise RunError(f"{run} is outside BPGEN_DATA_ROOT={data_root}; give a run inside it")
+    return run
 
 
 def remove(path: Path) -> None:
@@ -165,30 +181,32 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         return report(exc)
     data_root = site.data_root.resolve()
-    run = None
-    if args.run:
-        candidate = Path(args.run) if Path(args.run).is_dir() else data_root / args.run
-        if not (candidate / "shards").is_dir() or candidate.is_symlink():
-            print(f"error: {args.run} is not a run under {data_root}; give a run name or directory", file=sys.stderr)
-            return 2
-        run = candidate.resolve()
-        if data_root not in run.parents:
-            print(f"error: {run} is outside BPGEN_DATA_ROOT={data_root}; give a run inside it", file=sys.stderr)
-            return 2
+    try:
+        run = given_run(args.run, data_root) if args.run else None
+    except RunError as exc:
+        return report(exc)
+    queued: frozenset[str] | None
     try:
         queued = queued_job_ids()
-    except RuntimeError as exc:
-        print(
-            f"error: cannot read the queue ({exc}); 00-clean will not guess which files jobs still need",
-            file=sys.stderr,
-        )
-        return 2
+    except UserError as exc:  # SlurmError: sbatch is installed but slurmctld does not answer
+        if not args.dry_run:
+            print(
+                f"error: cannot read the queue ({exc}); 00-clean will not guess which files jobs still need "
+                "(./00-clean --dry-run lists them)",
+                file=sys.stderr,
+            )
+            return 2
+        print(f"warning: cannot read the queue ({exc}); listing as if it were empty", file=sys.stderr)
+        queued = None
     removals = plan_removals(data_root, site.scratch, run, args.older_than, args.all, time.time(), queued)
     total = sum(r.size for r in removals)
     for removal in removals:
         verb = "would remove" if args.dry_run else "remove"
-        print(f"{verb} {removal.path}  ({removal.reason}, {human(removal.size)})")
-    print(f"{len(removals)} path(s), {human(total)}" + (" would be freed (dry run)" if args.dry_run else ""))
+        doubt = f"; {QUEUE_UNKNOWN}" if removal.queue_unknown else ""
+        print(f"{verb} {removal.path}  ({removal.reason}, {human(removal.size)}{doubt})")
+    doubtful = sum(r.queue_unknown for r in removals)
+    note = f"; {doubtful} kept if a queued job needs them: queue unknown" if doubtful else ""
+    print(f"{len(removals)} path(s), {human(total)}" + (f" would be freed (dry run{note})" if args.dry_run else ""))
     if args.dry_run or not removals:
         return 0
     if args.all and not args.yes:

@@ -4,6 +4,9 @@ Each image is built with ``apptainer build`` (``--fakeroot`` when not root) into
 and renamed into place; cache and temp dirs come from environment.sh. An image whose ``org.bpgen.content-hash``
 label equals the hash of its inputs (def file, pyproject.toml, the Detectron2 spec, the project files it copies)
 is up to date and skipped. ``--print`` shows the exact commands without running anything.
+
+Standard library only, like everything it imports (``bpgen.ops.site``, ``envfile``, ``errors``): ``./1-build`` runs
+with the build host's python3, without ./0-setup's venv. ``find_runtime`` is the one choice of the container runtime.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +28,7 @@ from bpgen.ops.site import SiteConfig, load_site_config
 
 IMAGES = ("render", "train")
 COPIED = ("pyproject.toml", "README.md", "environment.sh", "bpgen", "train", "configs", "jobs")  # the defs' %files
+RUNTIMES = ("apptainer", "singularity")  # same CLI; the first one present wins
 
 
 class BuildError(UserError, RuntimeError):
@@ -75,11 +80,11 @@ def planned_builds(site: SiteConfig, names: tuple[str, ...]) -> list[ImageBuild]
     return builds
 
 
-def find_runtime() -> str | None:
-    for name in ("apptainer", "singularity"):
-        if shutil.which(name):
-            return name
-    return None
+def find_runtime(available: Iterable[str] | None = None) -> str | None:
+    """The container runtime: apptainer, else singularity, among ``available`` (default: the commands on PATH);
+    None when neither. jobs/common.sh ``bpgen_runtime`` mirrors this rule (tests/test_admin_paths.py)."""
+    present = set(available) if available is not None else {n for n in RUNTIMES if shutil.which(n)}
+    return next((name for name in RUNTIMES if name in present), None)
 
 
 def image_hash(runtime: str, image: Path) -> str | None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bpgen.ops.containers import find_runtime
 from bpgen.ops.site import SiteConfig, StageResources
 from bpgen.ops.slurm.arrays import ArrayChunk
 from bpgen.shard import compact_ranges
@@ -62,12 +63,10 @@ def render_array_parameters(site: SiteConfig, run_name: str, chunk: ArrayChunk) 
     return parameters
 
 
-def container_runtime(available: Sequence[str]) -> str:
-    """apptainer, else singularity (same CLI); apptainer when neither is on this (login) node."""
-    for name in ("apptainer", "singularity"):
-        if name in available:
-            return name
-    return "apptainer"
+def container_runtime(available: Sequence[str] | None = None) -> str:
+    """The runtime array tasks start: ``find_runtime``'s choice among ``available`` (default: on PATH), and
+    apptainer when this (login) node has neither."""
+    return find_runtime(available) or "apptainer"
 
 
 def task_python(site: SiteConfig, runtime: str = "apptainer") -> str:
