@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import socket
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -91,3 +92,24 @@ def check_golden(name: str, text: str) -> None:
 def golden() -> Callable[[str, str], None]:
     """Compare generated text with its golden file: ``golden("render_array.sbatch", text)``."""
     return check_golden
+
+
+@pytest.fixture
+def dead_controller(tmp_path: Path) -> str:
+    """A slurm.conf whose slurmctld address has nobody listening: the real squeue fails to reach it."""
+    if not (shutil.which("sbatch") and shutil.which("squeue")):
+        pytest.skip("no Slurm client (sbatch, squeue) on PATH")
+    with socket.socket() as probe:  # a port that was free a moment ago
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    conf = tmp_path / "slurm.conf"
+    conf.write_text(
+        "ClusterName=nowhere\nSlurmctldHost=nowhere(127.0.0.1)\n"
+        f"SlurmctldPort={port}\nMessageTimeout=2\n"
+        "NodeName=nowhere CPUs=1 State=UNKNOWN\nPartitionName=debug Nodes=nowhere Default=YES State=UP\n"
+    )
+    squeue = subprocess.run(
+        ["squeue", "-h"], capture_output=True, text=True, env=dict(os.environ, SLURM_CONF=str(conf))
+    )
+    assert squeue.returncode != 0, "squeue answered without a controller"
+    return str(conf)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import shutil
-import socket
 import subprocess
 import time
 import tomllib
@@ -235,27 +233,6 @@ def test_clean_keeps_what_queued_jobs_and_running_merges_need(tree: dict[str, Pa
     assert {r.path for r in unknown} == planned()  # otherwise planned as with an empty queue
     os.utime(tree["old_tmp"] / "images" / "000000.jpg")  # written just now: the shard is rendering
     assert tree["old_tmp"] not in planned()
-
-
-@pytest.fixture
-def dead_controller(tmp_path: Path) -> str:
-    """A slurm.conf whose slurmctld address has nobody listening: the real squeue fails to reach it."""
-    if not (shutil.which("sbatch") and shutil.which("squeue")):
-        pytest.skip("no Slurm client (sbatch, squeue) on PATH")
-    with socket.socket() as probe:  # a port that was free a moment ago
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    conf = tmp_path / "slurm.conf"
-    conf.write_text(
-        "ClusterName=nowhere\nSlurmctldHost=nowhere(127.0.0.1)\n"
-        f"SlurmctldPort={port}\nMessageTimeout=2\n"
-        "NodeName=nowhere CPUs=1 State=UNKNOWN\nPartitionName=debug Nodes=nowhere Default=YES State=UP\n"
-    )
-    squeue = subprocess.run(
-        ["squeue", "-h"], capture_output=True, text=True, env=dict(os.environ, SLURM_CONF=str(conf))
-    )
-    assert squeue.returncode != 0, "squeue answered without a controller"
-    return str(conf)
 
 
 def test_clean_without_the_queue_lists_but_removes_nothing(tree: dict[str, Path], dead_controller: str):

@@ -237,3 +237,19 @@ def test_local_then_merge_merges_and_does_not_tell_the_user_to_merge(tmp_path: P
     assert "merging next (--then merge)" in result.stdout
     assert "sbatch jobs/merge.sbatch" not in result.stdout
     assert (tmp_path / "runs" / "m" / "dataset" / "stats.json").is_file()
+
+
+@pytest.mark.slurm
+def test_local_run_needs_the_queue_only_when_slurm_tasks_may_render_its_shards(tmp_path: Path, dead_controller: str):
+    fresh = submit(
+        tmp_path, "--shards", "1", "--images-per-shard", "1", "--run", "l", "--local", *TINY, SLURM_CONF=dead_controller
+    )
+    assert fresh.returncode == 0, fresh.stderr
+    run = Run(tmp_path / "runs" / "l")
+    assert run.done_shards(1) == {0}
+    run.record_submission({"kind": "render", "job_id": "99999", "array": False, "shards": [1]})
+    grown = submit(
+        tmp_path, "--shards", "2", "--images-per-shard", "1", "--run", "l", "--local", *TINY, SLURM_CONF=dead_controller
+    )
+    assert grown.returncode == 2 and "retry when slurmctld answers" in grown.stderr
+    assert len(grown.stderr.strip().splitlines()) == 1 and run.done_shards(2) == {0}

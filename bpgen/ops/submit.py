@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from bpgen import shard as shards
 from bpgen.atomic import unwritable_reason
 from bpgen.config import RenderConfig, compose_render_config
 from bpgen.errors import UserError, report
+from bpgen.hostinfo import usable_cpus
 from bpgen.ops.local import LocalRunBusy, default_workers, local_lock, run_local, running_locally
 from bpgen.ops.run import Run, RunError, RunSpec, check_run_name
 from bpgen.ops.site import SiteConfig, load_site_config
@@ -143,8 +142,8 @@ def make_plan(site: SiteConfig, args: argparse.Namespace, locks: contextlib.Exit
     if not args.dry_run:
         locks.enter_context(run.submission_lock())
     state = run.check_request(spec, args.force_new_config)
-    jobs = cluster.queued_jobs() if cluster.slurm_available() else []  # --local must not race queued tasks
     submissions = run.submissions() if state != "new" else []
+    jobs = read_queue(run, submissions, local)
     queued = queued_shards(submissions, jobs, job_name("render", name))
     if state == "changed" and (queued or (run.exists() and running_locally(run))):
         raise RunError(f"run {name} still has shards queued or rendering; scancel them before --force-new-config")
@@ -153,6 +152,25 @@ def make_plan(site: SiteConfig, args: argparse.Namespace, locks: contextlib.Exit
     done = run.done_shards(spec.shards) if state == "same" else set()
     to_submit = [k for k in range(spec.shards) if k not in done and k not in queued]
     return Plan(run, spec, state, done, queued, to_submit, local)
+
+
+def read_queue(run: Run, submissions: list[dict[str, Any]], local: bool) -> list[cluster.QueuedJob]:
+    """The queue, where it matters: always for a Slurm submission; for a local run only when the run has Slurm
+    render submissions whose tasks may still render its shards (a local run must not race them)."""
+    if not cluster.slurm_available():
+        return []
+    has_slurm_tasks = any(s.get("kind") == "render" for s in submissions)
+    if local and not has_slurm_tasks:
+        return []
+    try:
+        return cluster.queued_jobs()
+    except cluster.SlurmError as exc:
+        if not local:
+            raise
+        raise RunError(
+            f"run {run.name} has Slurm submissions whose tasks may still render its shards, and the queue cannot "
+            f"be read ({exc}); retry when slurmctld answers"
+        ) from None
 
 
 def describe_plan(plan: Plan) -> str:
@@ -189,7 +207,7 @@ def submit_slurm(site: SiteConfig, plan: Plan, args: argparse.Namespace, release
         )
     chunks = plan_arrays(plan.to_submit, limits.max_array_size, site.array_throttle)
     stages = STAGES_AFTER.get(args.then or "", ())
-    python = task_python(site, container_runtime([n for n in ("apptainer", "singularity") if shutil.which(n)]))
+    python = task_python(site, container_runtime())
     if args.dry_run:
         return print_dry_run(site, plan, chunks, stages, python)
     if chunks:
@@ -297,7 +315,7 @@ def print_next_steps(run: Run, spec: RunSpec, log_stem: str | None, stages: tupl
 def run_locally(site: SiteConfig, plan: Plan, args: argparse.Namespace, release_submission: Callable[[], None]) -> int:
     run, spec = plan.run, plan.spec
     stages = STAGES_AFTER.get(args.then or "", ())
-    workers = args.workers or default_workers(len(os.sched_getaffinity(0)), site.render.cpus)
+    workers = args.workers or default_workers(usable_cpus(), site.render.cpus)
     if args.dry_run:
         print(describe_plan(plan) + " (dry run: nothing written)")
         print(f"would render shards {compact_ranges(plan.to_submit) or '(none)'} locally with {workers} process(es)")
