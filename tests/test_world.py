@@ -15,7 +15,8 @@ import yaml
 from bpgen import render
 from bpgen.bodies.mannequin import MannequinBody
 from bpgen.config import ConfigError, compose_render_config
-from bpgen.ops.site import assets_dir_setting, load_site_config
+from bpgen.ops.envfile import assets_dir_setting
+from bpgen.ops.site import load_site_config
 from bpgen.ops.slurm.params import task_python
 from bpgen.scene import world as world_module
 from bpgen.scene.plan import plan_scene

@@ -47,11 +47,10 @@ STAMP_NAME = "bpgen-cache.json"
 
 def cache_dir() -> Path:
     """Where anny's model cache lives: BPGEN_CACHE_DIR/anny (environment.sh; relative to the project)."""
-    from bpgen.ops.envfile import ENV_FILE, read_env_file
+    from bpgen.ops.envfile import path_setting
 
-    root = Path(read_env_file().get("BPGEN_CACHE_DIR") or "./cache")
-    if not root.is_absolute():
-        root = ENV_FILE.parent / root
+    root = path_setting("BPGEN_CACHE_DIR", "./cache")
+    assert root is not None
     return root.resolve() / "anny"
 
 

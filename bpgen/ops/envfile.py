@@ -31,3 +31,24 @@ def read_env_file(path: Path = ENV_FILE, environ: dict[str, str] | None = None) 
         name = match["name"]
         values[name] = environ.get(name) or match["default"].strip()  # ${NAME:-default}: empty means unset
     return values
+
+
+def path_setting(
+    name: str, default: str = "", path: Path = ENV_FILE, environ: dict[str, str] | None = None
+) -> Path | None:
+    """One path of environment.sh (the environment wins; relative to the checkout; ``~`` expanded), or None when
+    empty. For the render core, which must not need the rest of the site config (``bpgen.ops.site``)."""
+    path = Path(path).resolve()
+    environ = dict(os.environ) if environ is None else environ
+    values = read_env_file(path, environ) if path.is_file() else environ
+    value = (values.get(name) or default).strip()
+    if not value:
+        return None
+    setting = Path(value).expanduser()
+    return setting if setting.is_absolute() else path.parent / setting
+
+
+def assets_dir_setting(path: Path = ENV_FILE, environ: dict[str, str] | None = None) -> Path | None:
+    """BPGEN_ASSETS_DIR (the admin's asset library), or None when empty."""
+    return path_setting("BPGEN_ASSETS_DIR", "", path, environ)
+

@@ -7,7 +7,6 @@ Relative paths are relative to the project directory (where environment.sh lives
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,16 +164,3 @@ def load_site_config(path: Path = ENV_FILE, environ: dict[str, str] | None = Non
         assets_dir=read.path("BPGEN_ASSETS_DIR", project_dir, required=False),
         values=values,
     )
-
-
-def assets_dir_setting(path: Path = ENV_FILE, environ: dict[str, str] | None = None) -> Path | None:
-    """BPGEN_ASSETS_DIR as environment.sh gives it (the environment wins; relative to the checkout), or None
-    when empty. Only this value: ``python -m bpgen.render`` must not need the rest of the site config."""
-    path = Path(path).resolve()
-    environ = dict(os.environ) if environ is None else environ
-    values = read_env_file(path, environ) if path.is_file() else environ
-    value = values.get("BPGEN_ASSETS_DIR", "").strip()
-    if not value:
-        return None
-    assets = Path(value).expanduser()
-    return assets if assets.is_absolute() else path.parent / assets
