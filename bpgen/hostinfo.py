@@ -7,9 +7,29 @@ import platform
 import shutil
 import socket
 import subprocess
+from collections.abc import Mapping
 from importlib import metadata
 
 import bpgen
+
+
+def slurm_cpus(environ: Mapping[str, str] = os.environ) -> int | None:
+    """SLURM_CPUS_PER_TASK when it is a positive integer (the CPUs Slurm gave the task), else None."""
+    value = environ.get("SLURM_CPUS_PER_TASK", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def usable_cpus(environ: Mapping[str, str] = os.environ) -> int:
+    """How many CPUs this process may use: the one home of that answer (render threads, merge workers, the
+    local render pool). SLURM_CPUS_PER_TASK when Slurm set it, else the CPUs of this process's affinity mask."""
+    return slurm_cpus(environ) or len(os.sched_getaffinity(0))
+
+
+def usable_cpu_ids(environ: Mapping[str, str] = os.environ) -> list[int]:
+    """The ids of the CPUs this process may use, sorted: its affinity mask, cut to SLURM_CPUS_PER_TASK when
+    Slurm gave the task fewer CPUs than the mask holds (an allocation without CPU binding)."""
+    ids = sorted(os.sched_getaffinity(0))
+    return ids[: slurm_cpus(environ) or len(ids)]
 
 
 def cpu_model() -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import shutil
 import subprocess
 import time
 import tomllib
@@ -249,3 +250,13 @@ def test_clean_without_the_queue_lists_but_removes_nothing(tree: dict[str, Path]
     real = clean(tree, SLURM_CONF=dead_controller)
     assert real.returncode == 2 and "cannot read the queue" in real.stderr and "--dry-run" in real.stderr
     assert all(p.exists() or p.is_symlink() for p in tree.values())  # nothing removed
+
+
+def test_clean_keeps_the_only_copy_of_a_dataset_after_a_merge_killed_between_renames(tree: dict[str, Path]):
+    old = make(tree["run"] / ".dataset.old" / "stats.json").parent
+    assert clean(tree).returncode == 0
+    assert old.exists() is False  # dataset/ exists: .dataset.old is a leftover
+    shutil.rmtree(tree["dataset"].parent)
+    old = make(tree["run"] / ".dataset.old" / "stats.json").parent
+    assert clean(tree).returncode == 0
+    assert old.exists()  # the only copy: the next merge puts it back

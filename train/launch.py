@@ -2,13 +2,18 @@
 
 One Slurm task per node runs ``python -m train.train_net``; Detectron2's ``launch`` then spawns one process per
 GPU. The rendezvous is the allocation's first host; the machine rank is the node's index in the allocation.
+``DieWithLauncher`` wraps the function ``launch`` runs so the per-GPU processes end with the launcher.
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+from bpgen.ops.procs import die_with_parent
 
 _BRACKET = re.compile(r"^(?P<prefix>[^\[]*)\[(?P<ranges>[^\]]+)\](?P<rest>.*)$")
 
@@ -69,3 +74,26 @@ def launch_plan(environ: Mapping[str, str], gpus_on_node: int) -> LaunchPlan:
     job_id = environ["SLURM_JOB_ID"]
     first = expand_hostlist(environ["SLURM_JOB_NODELIST"])[0]
     return LaunchPlan(gpus, nodes, int(environ.get("SLURM_NODEID", 0)), f"tcp://{first}:{rendezvous_port(job_id)}")
+
+
+class DieWithLauncher:
+    """The per-process function for Detectron2's ``launch``, made to end with the launching process.
+
+    With more than one GPU, ``launch`` starts one process per GPU (torch.multiprocessing, "spawn") and, on Linux,
+    torch asks for SIGINT in each when the launcher ends. Outside Slurm (whose process tracking kills a job's
+    processes), a launcher killed with SIGKILL leaves ranks that may never act on that SIGINT: Python handles a
+    signal only between bytecodes, and a rank blocked in a collective waits for its dead peers until the process
+    group's timeout, holding its GPU. This wrapper (picklable: it is sent to the spawned processes) asks for
+    SIGKILL instead, as soon as the rank's function starts (after the rendezvous: until then torch's SIGINT is all
+    there is). Run in the launcher itself (one GPU, or the CPU: ``launch`` calls the function directly), it only
+    calls the function.
+    """
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self.function = function
+        self.launcher = os.getpid()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if os.getpid() != self.launcher:
+            die_with_parent(self.launcher)
+        return self.function(*args, **kwargs)

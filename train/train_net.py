@@ -27,7 +27,7 @@ from train.config import (
     resolve_weights,
 )
 from train.data import DatasetError, DatasetSpec, dataset_spec
-from train.launch import launch_plan
+from train.launch import DieWithLauncher, launch_plan
 
 STOPPED = 3
 STOPPED_MARKER = "STOPPED_BY_SIGNAL"
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGUSR1, signal.SIG_IGN if plan.num_gpus_per_machine > 1 else _request_stop)
     launch(
-        run_training,
+        DieWithLauncher(run_training),  # ranks end with the launcher, also when it is SIGKILLed
         plan.num_gpus_per_machine if config.device == "cuda" else 1,
         num_machines=plan.num_machines,
         machine_rank=plan.machine_rank,

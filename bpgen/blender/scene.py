@@ -54,14 +54,15 @@ def available_devices() -> dict[str, list[str]]:
 
 def render_threads(config_threads: int) -> int:
     """Threads to render with: the config's, else BPGEN_RENDER_THREADS (set by 2-submit's tasks), else
-    SLURM_CPUS_PER_TASK, else this process's CPU affinity."""
+    SLURM_CPUS_PER_TASK, else this process's CPU affinity (``bpgen.hostinfo.usable_cpus``)."""
+    from bpgen.hostinfo import usable_cpus
+
     if config_threads > 0:
         return config_threads
-    for name in ("BPGEN_RENDER_THREADS", "SLURM_CPUS_PER_TASK"):
-        value = os.environ.get(name, "")
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    return len(os.sched_getaffinity(0))
+    value = os.environ.get("BPGEN_RENDER_THREADS", "")
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return usable_cpus()
 
 
 class BlenderScene:

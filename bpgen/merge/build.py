@@ -1,17 +1,25 @@
 """Build RUN/dataset/ from a run's DONE shards: checks, a pool of shard workers, streamed COCO files, stats.
 
 Memory stays bounded by one shard per worker: shards write JSON fragments that are concatenated in shard order,
-statistics are fixed-bin histograms. Everything is built in RUN/.dataset.tmp/ and renamed into place at the end,
+statistics are fixed-bin histograms. Everything is built in RUN/.dataset.tmp/ and swapped into place at the end,
 so a failed or interrupted merge leaves the previous dataset (if any) untouched; a second merge of the same run
 at the same time is refused (lock file). The same inputs give byte-identical files.
+
+A merge killed at any point, SIGKILL included, leaves the previous dataset whole and nothing that blocks the
+next merge: the pool's workers die with the merge (``bpgen.ops.procs``) and never hold its lock
+(``bpgen.ops.locks``); the next merge repairs or removes what the killed one left (``recover_interrupted``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
+import functools
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +32,13 @@ import yaml
 import bpgen
 from bpgen.atomic import atomic_write_image, atomic_write_json
 from bpgen.errors import UserError
+from bpgen.hostinfo import usable_cpus
 from bpgen.merge.config import MergeConfig
 from bpgen.merge.plan import SPLITS, parse_badlist, plan_shards, split_shards
 from bpgen.merge.shard_merge import ShardError, ShardResult, ShardTask, merge_shard
 from bpgen.merge.stats import DatasetStats, write_plots
 from bpgen.ops.locks import exclusive_lock
+from bpgen.ops.procs import process_pool
 from bpgen.ops.run import Run
 from bpgen.progress import log
 from bpgen.shard import DONE, compact_ranges, shard_dir, shard_name
@@ -105,8 +115,8 @@ class MergeSummary:
 
 
 def default_workers() -> int:
-    slurm = os.environ.get("SLURM_CPUS_PER_TASK", "")
-    return int(slurm) if slurm.isdigit() and int(slurm) > 0 else len(os.sched_getaffinity(0))
+    """SLURM_CPUS_PER_TASK, else the CPUs this process may run on."""
+    return usable_cpus()
 
 
 def merge_run(
@@ -126,6 +136,7 @@ def merge_run(
 def _merge_locked(
     run_dir: Path, config: MergeConfig, resolved: dict[str, Any], allow_partial: bool, skip_bad: bool
 ) -> MergeSummary:
+    recover_interrupted(run_dir)
     expected = Run(run_dir).shard_count
     done_ids = [k for k in range(expected) if (shard_dir(run_dir, k) / DONE).is_file()]
     missing = [k for k in range(expected) if k not in done_ids]
@@ -155,8 +166,6 @@ def _merge_locked(
     samples = sample_positions(sum(c[1] for c in counts), config.contact_sheet_images)
 
     tmp = run_dir / f".{DATASET}.tmp"
-    if tmp.exists():
-        shutil.rmtree(tmp)
     for split in SPLITS:
         (tmp / "images" / split).mkdir(parents=True)
     tasks = [
@@ -178,7 +187,7 @@ def _merge_locked(
     try:
         (tmp / "annotations").mkdir()
         streams = {split: SplitStream(tmp / "annotations" / f"instances_{split}.json") for split in SPLITS}
-        with ProcessPoolExecutor(max_workers=1) as figures:  # draws plots and contact sheet at the end
+        with process_pool(1) as figures:  # draws plots and contact sheet at the end
             figures.submit(_warm_up)  # imports matplotlib while the shards are merged
             results = _run_tasks(tasks, config.workers or default_workers(), skip_bad, skipped, tmp, streams)
             summary = _write_outputs(
@@ -188,15 +197,75 @@ def _merge_locked(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     final = Run(run_dir).dataset_dir
-    old = run_dir / f".{DATASET}.old"
-    if old.exists():
-        shutil.rmtree(old)
+    install(tmp, final, run_dir / f".{DATASET}.old")
+    summary.dataset = final
+    return summary
+
+
+AT_FDCWD = -100
+RENAME_EXCHANGE = 2
+
+
+@functools.cache
+def _renameat2() -> Callable[..., int] | None:
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2  # glibc >= 2.28
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one atomic step (Linux renameat2 RENAME_EXCHANGE); False where the system or
+    the file system (e.g. NFS) cannot, with nothing changed."""
+    function = _renameat2()
+    if function is None:
+        return False
+    if function(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(a), None, str(b))
+
+
+def install(tmp: Path, final: Path, old: Path) -> None:
+    """Put the finished ``tmp`` in place of ``final``, so that a kill at any point leaves a whole dataset.
+
+    Where the file system can, the two directories swap atomically and ``tmp`` (now the previous dataset) is
+    removed: ``final`` is always either the previous or the new dataset. Elsewhere ``final`` is renamed to ``old``
+    and ``tmp`` to ``final``; a kill between the two renames leaves no ``final`` but the previous dataset in
+    ``old``, which the next merge puts back (``recover_interrupted``) before it builds.
+    """
     if final.exists():
+        if exchange(tmp, final):
+            shutil.rmtree(tmp, ignore_errors=True)
+            return
+        if old.exists():
+            shutil.rmtree(old)
         final.rename(old)
     tmp.rename(final)
     shutil.rmtree(old, ignore_errors=True)
-    summary.dataset = final
-    return summary
+
+
+def recover_interrupted(run_dir: Path) -> None:
+    """Repair what an interrupted merge of ``run_dir`` left (called under the merge lock, before building).
+
+    ``.dataset.old`` without ``dataset/``: killed between ``install``'s two renames, so the previous dataset goes
+    back into place; ``.dataset.old`` beside ``dataset/``: killed while removing it, the rest goes;
+    ``.dataset.tmp``: an unfinished build, or a previous dataset swapped out and partly removed, goes.
+    """
+    final, old, tmp = run_dir / DATASET, run_dir / f".{DATASET}.old", run_dir / f".{DATASET}.tmp"
+    if old.exists():
+        if final.exists():
+            shutil.rmtree(old)
+        else:
+            old.rename(final)
+            log(f"put back {final}, which an interrupted merge had moved aside")
+    if tmp.exists():
+        shutil.rmtree(tmp)
 
 
 def _run_tasks(
@@ -211,7 +280,7 @@ def _run_tasks(
 
         bar = tqdm(total=len(tasks), desc="merge", unit="shard", file=sys.stderr)
     step = max(1, len(tasks) // 20)
-    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(tasks)))) as pool:
+    with process_pool(max(1, min(workers, len(tasks)))) as pool:
         for index, (task, outcome) in enumerate(zip(tasks, pool.map(_run, tasks, chunksize=1), strict=True)):
             if isinstance(outcome, ShardError):
                 if not skip_bad:

@@ -21,6 +21,7 @@ import numpy as np
 import orjson
 
 from bpgen.errors import UserError
+from bpgen.labels import pycocotools_rle
 from bpgen.merge.plan import ShardPlan, merged_name
 from bpgen.merge.stats import DatasetStats, StatsBuilder
 
@@ -248,9 +249,9 @@ class _BopChunks:
         height, width = image["height"], image["width"]
         gts, infos = [], []
         for gt_id, person in enumerate(record["persons"]):
-            amodal = mask_utils.decode(_rle(person["segmentation_amodal"]))
+            amodal = mask_utils.decode(pycocotools_rle(person["segmentation_amodal"]))
             rle = visible.get(person.get("annotation_id"))
-            visib = mask_utils.decode(_rle(rle)) if rle is not None else np.zeros((height, width), np.uint8)
+            visib = mask_utils.decode(pycocotools_rle(rle)) if rle is not None else np.zeros((height, width), np.uint8)
             cv2.imwrite(str(chunk / "mask" / f"{im_id:06d}_{gt_id:06d}.png"), amodal * 255)
             cv2.imwrite(str(chunk / "mask_visib" / f"{im_id:06d}_{gt_id:06d}.png"), visib * 255)
             gts.append({"cam_R_m2c": _flat(person["cam_R_m2c"]), "cam_t_m2c": person["cam_t_m2c"], "obj_id": 1})
@@ -279,11 +280,6 @@ class _BopChunks:
             chunk = self.task.out_dir / f"{self.task.plan.split}_pbr" / f"{self.task.plan.first_chunk + index:06d}"
             for name, data in scene.items():
                 (chunk / f"{name}.json").write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
-
-
-def _rle(segmentation: dict[str, Any]) -> dict[str, Any]:
-    counts = segmentation["counts"]
-    return {"size": segmentation["size"], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
 
 
 def _flat(matrix: list[list[float]]) -> list[float]:

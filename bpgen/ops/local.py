@@ -2,6 +2,11 @@
 
 Each worker owns a disjoint set of this process's CPUs (its render threads = that many); shards are the same
 as on Slurm (same command, same frozen config). One local run per run directory at a time (a lock file).
+
+The render processes end with this one, even when it is killed with SIGKILL (each asks the kernel for SIGKILL
+when the pool thread that started and waits for it ends: ``bpgen.ops.procs``), so a rerun never renders a shard
+that a leftover process is still writing. They never hold the run's lock: it is a POSIX lock, which stays with
+this process (``bpgen.ops.locks``), and they are started with exec and close every inherited descriptor.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from bpgen.errors import UserError
+from bpgen.hostinfo import usable_cpu_ids
 from bpgen.ops.locks import exclusive_lock, lock_held
+from bpgen.ops.procs import die_with_parent_preexec
 from bpgen.ops.run import Run
 from bpgen.ops.task import child_environment, render_command
 from bpgen.progress import log
@@ -86,7 +93,7 @@ class _Pool:
                     env=env,
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
-                    preexec_fn=lambda: os.sched_setaffinity(0, slot),
+                    preexec_fn=die_with_parent_preexec(then=lambda: os.sched_setaffinity(0, slot)),
                     start_new_session=True,  # Ctrl-C reaches the pool, which stops the children itself
                 )
                 with self.lock:
@@ -115,7 +122,7 @@ def run_local(
     scratch: str | None = None,
 ) -> list[int]:
     """Render the shards; returns those that failed (their logs are RUN/logs/shard_<K>.log)."""
-    slots = cpu_slots(sorted(os.sched_getaffinity(0)), workers)
+    slots = cpu_slots(usable_cpu_ids(), workers)
     pool = _Pool(run, images, slots, gpus, scratch)
     failed: list[int] = []
     log(

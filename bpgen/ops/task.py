@@ -3,7 +3,8 @@
 The shard renders in a child process (``python -m bpgen.render``) so Blender's teardown crash cannot fail a
 finished task and a signal to the task does not depend on Blender. Under Slurm the task is a submitit
 ``Checkpointable``: on the time-limit or preemption signal (USR2) it requeues itself, and the requeued task
-resumes the shard at its first unfinished scene.
+resumes the shard at its first unfinished scene. The render process ends with the task process
+(``bpgen.ops.procs``), also where no Slurm process tracking would end it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from submitit.helpers import Checkpointable
+
+from bpgen.hostinfo import slurm_cpus
+from bpgen.ops.procs import die_with_parent_preexec
 
 GPU_VISIBILITY = ("CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -57,10 +61,10 @@ def child_environment(
         env["BPGEN_SCRATCH"] = scratch
     if gpus == 0:
         env.update({name: "" for name in GPU_VISIBILITY})
-    count = str(threads) if threads else env.get("SLURM_CPUS_PER_TASK", "")
-    if count.isdigit():
-        env["BPGEN_RENDER_THREADS"] = count
-        env.update({name: count for name in THREAD_VARIABLES})
+    count = threads or slurm_cpus(env)
+    if count:
+        env["BPGEN_RENDER_THREADS"] = str(count)
+        env.update({name: str(count) for name in THREAD_VARIABLES})
     return env
 
 
@@ -71,7 +75,8 @@ def _ignore_usr2() -> None:
 
 def run_render(command: list[str], env: dict[str, str]) -> None:
     """Run a render process to completion (output into the task's log); ShardFailed names its exit status."""
-    status = subprocess.run(command, env=env, preexec_fn=_ignore_usr2, check=False).returncode
+    preexec = die_with_parent_preexec(then=_ignore_usr2)
+    status = subprocess.run(command, env=env, preexec_fn=preexec, check=False).returncode
     if status != 0:
         raise ShardFailed(f"`{' '.join(command[2:7])}` exited with status {status}")
 
