@@ -51,4 +51,3 @@ def path_setting(
 def assets_dir_setting(path: Path = ENV_FILE, environ: dict[str, str] | None = None) -> Path | None:
     """BPGEN_ASSETS_DIR (the admin's asset library), or None when empty."""
     return path_setting("BPGEN_ASSETS_DIR", "", path, environ)
-
