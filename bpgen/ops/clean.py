@@ -112,9 +112,8 @@ def plan_removals(
                 if _age_days(p, now) >= older_than_days
             ]
         if not busy:
-            run = Run(run_dir)
             merges = [run_dir / ".dataset.tmp"]
-            if run.dataset_dir.exists():  # else .dataset.old is the only copy; the next merge puts it back
+            if Run(run_dir).dataset_dir.exists():  # else .dataset.old is the only copy; the next merge puts it back
                 merges.append(run_dir / ".dataset.old")
             found += [(p, "interrupted merge", False) for p in merges if p.exists()]
         for folder, reason in (("slurm", "submitit pickle/script/log"), ("logs", "job log")):

@@ -147,10 +147,7 @@ def exclusive_lock(path: Path, busy: Callable[[str], Exception]) -> Iterator[Non
         with _held_guard:
             _held[(key.st_dev, key.st_ino)] = os.getpid()
         try:
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"{os.getpid()}\n")
-            handle.flush()
+            _write_pid(handle)
             yield
         finally:
             with _held_guard:
@@ -173,3 +170,41 @@ def lock_held(path: Path) -> bool:
             except OSError:
                 return True
         return _flock_taken(handle.fileno())
+
+
+def _write_pid(handle: IO[str]) -> None:
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+
+
+def _same_file(handle: IO[str], path: Path) -> bool:
+    try:
+        return os.fstat(handle.fileno()).st_ino == path.stat().st_ino
+    except FileNotFoundError:
+        return False
+
+
+@contextlib.contextmanager
+def waiting_lock(path: Path, on_wait: Callable[[str], None]) -> Iterator[None]:
+    """Hold ``path``'s lock for the block, waiting while another process holds it (``on_wait(holder_pid)`` is
+    called once). The file is removed on release, so nothing stays behind; a waiter that wakes on a removed file
+    locks the current one instead. ``flock``: held only by processes that exec their children (2-submit)."""
+    while True:
+        handle = open(path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            on_wait(handle.read().strip() or "?")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        if _same_file(handle, path):
+            break
+        handle.close()
+    try:
+        _write_pid(handle)
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        handle.close()

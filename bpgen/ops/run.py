@@ -30,6 +30,7 @@ import yaml
 from bpgen import shard as shards
 from bpgen.atomic import atomic_write_text
 from bpgen.errors import UserError
+from bpgen.ops.locks import waiting_lock
 
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -118,27 +119,14 @@ class Run:
         """
         created = [p for p in (self.path.parent, *self.path.parent.parents) if not p.exists()]
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        while True:
-            handle = open(self.submit_lock_path, "a+")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                holder = handle.read().strip() or "?"
-                print(f"waiting for another ./2-submit of run {self.name} (pid {holder})", file=sys.stderr)
-                fcntl.flock(handle, fcntl.LOCK_EX)
-            if _same_file(handle, self.submit_lock_path):
-                break
-            handle.close()  # the holder removed it while we waited: lock the current file instead
+
+        def waiting(holder: str) -> None:
+            print(f"waiting for another ./2-submit of run {self.name} (pid {holder})", file=sys.stderr)
+
         try:
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"{os.getpid()}\n")
-            handle.flush()
-            yield
+            with waiting_lock(self.submit_lock_path, waiting):
+                yield
         finally:
-            self.submit_lock_path.unlink(missing_ok=True)
-            handle.close()
             for directory in created:
                 with contextlib.suppress(OSError):
                     directory.rmdir()  # only while still empty
@@ -266,13 +254,6 @@ class Run:
             (self.path / name).unlink(missing_ok=True)
         if created_dir:
             shutil.rmtree(self.path, ignore_errors=True)
-
-
-def _same_file(handle: Any, path: Path) -> bool:
-    try:
-        return os.fstat(handle.fileno()).st_ino == path.stat().st_ino
-    except FileNotFoundError:
-        return False
 
 
 def is_run_dir(path: Path) -> bool:
