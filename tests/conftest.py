@@ -76,7 +76,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.fail(item.stash[MISSING_REQUIRED], pytrace=False)
 
 
-GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
+GOLDEN_DIR = Path(__file__).resolve().parent / "golden"  # tests may also read inputs from it
 
 
 def check_golden(name: str, text: str) -> None:

@@ -14,13 +14,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import GOLDEN_DIR
 
 from bpgen.ops.containers import RUNTIMES, find_runtime, planned_builds, print_commands
 from bpgen.ops.site import load_site_config
 from bpgen.ops.slurm.params import container_runtime
 
 ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = Path(__file__).resolve().parent / "golden"
 CHECKOUT = ("1-build", "2-submit", "00-clean", "environment.sh", "pyproject.toml", "README.md")
 CHECKOUT_DIRS = ("bpgen", "train", "configs", "containers", "jobs")
 
@@ -67,7 +67,7 @@ def test_1_build_runs_with_a_bare_python3(bare_python: Path):
         print_commands(site, planned_builds(site, ("render", "train")), runtime, fakeroot=os.geteuid() != 0)
     assert printed.stdout == expected.getvalue()
     text = re.sub(r"CONTENT_HASH=[0-9a-f]{16}", "CONTENT_HASH=<hash>", printed.stdout).replace(str(ROOT), "<project>")
-    golden = (GOLDEN / "1-build-print-all.txt").read_text().replace("apptainer build", f"{runtime} build")
+    golden = (GOLDEN_DIR / "1-build-print-all.txt").read_text().replace("apptainer build", f"{runtime} build")
     assert text == (golden if os.geteuid() != 0 else golden.replace(" --fakeroot", ""))
 
 

@@ -19,7 +19,6 @@ from bpgen.ops.containers import COPIED, content_hash, planned_builds, print_com
 from bpgen.ops.site import load_site_config
 
 ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = Path(__file__).resolve().parent / "golden"
 PINS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 
@@ -60,7 +59,7 @@ def test_def_files_install_the_projects_pins_and_nothing_else():
     assert '"{{ DETECTRON2_SPEC }}"' in "\n".join(recipe("train").install)
 
 
-def test_1_build_print_golden(tmp_path: Path):
+def test_1_build_print_golden(tmp_path: Path, golden):
     site = load_site_config(ROOT / "environment.sh", environ={"BPGEN_RENDER_IMAGE": "/shared/images/render.sif"})
     site = dataclasses.replace(site, project_dir=ROOT)
     builds = planned_builds(site, ("render", "train"))
@@ -68,10 +67,7 @@ def test_1_build_print_golden(tmp_path: Path):
     with open(out, "w") as handle, contextlib_redirect(handle):
         print_commands(site, builds, "apptainer", fakeroot=True)
     text = re.sub(r"CONTENT_HASH=[0-9a-f]{16}", "CONTENT_HASH=<hash>", out.read_text()).replace(str(ROOT), "<project>")
-    golden = GOLDEN / "1-build-print-all.txt"
-    if os.environ.get("BPGEN_UPDATE_GOLDEN"):
-        golden.write_text(text)
-    assert text == golden.read_text()
+    golden("1-build-print-all.txt", text)
     assert "--fakeroot" in text and "DETECTRON2_SPEC=" + site.values["BPGEN_DETECTRON2_SPEC"] in text
 
 

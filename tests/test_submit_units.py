@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import GOLDEN_DIR
 
 from bpgen.ops.local import cpu_slots, default_workers
 from bpgen.ops.run import Run, RunError, RunSpec
@@ -21,7 +22,6 @@ from bpgen.ops.task import child_environment, render_command
 from bpgen.shard import compact_ranges
 
 ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = Path(__file__).resolve().parent / "golden"  # inputs read by the tests (scontrol output)
 SITE_ENV = {
     "BPGEN_DATA_ROOT": "/shared/bpgen/runs",
     "BPGEN_SCRATCH": "/local/scratch",
@@ -123,7 +123,7 @@ def test_compact_ranges():
 
 
 def test_parse_scontrol_show_config():
-    config = parse_scontrol_config((GOLDEN / "scontrol_show_config.txt").read_text())
+    config = parse_scontrol_config((GOLDEN_DIR / "scontrol_show_config.txt").read_text())
     assert config["MaxArraySize"] == "1001"
     assert config["AccountingStorageType"] == "accounting_storage/none"
     assert "Configuration data as of" not in " ".join(config)
