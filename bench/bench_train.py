@@ -36,7 +36,8 @@ def main() -> None:
             f"output_dir={tmp}/out", f"device={args.device}", f"solver.ims_per_batch={args.batch}",
             f"solver.max_iter={args.iters}", "solver.steps=[]", f"solver.checkpoint_period={args.iters * 10}",
             f"dataloader.num_workers={args.workers}", "test.eval_period=0", "model.weights=scratch",
-            "solver.base_lr=0.0001", "solver.clip_gradients.enabled=true", "solver.warmup_iters=0",  # finite from scratch
+            # a small rate, clipping and no warm-up keep a from-scratch model finite
+            "solver.base_lr=0.0001", "solver.clip_gradients.enabled=true", "solver.warmup_iters=0",
             "opts=[TEST.EVAL_PERIOD,0,DATASETS.TEST,[]]",
             "--weights-dir", str(weights_dir),
         ]  # fmt: skip

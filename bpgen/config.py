@@ -28,7 +28,7 @@ from bpgen.poses.orientation import ORIENTATION_MODES
 from bpgen.poses.person import PoseConfig
 from bpgen.poses.sampler import STRATEGIES
 from bpgen.scene.world import WorldConfig, freeze_assets, world_config_from_dict
-from bpgen.validate import ConfigError, FloatRange, IntRange, probability
+from bpgen.validate import ConfigError, FloatRange, IntRange, bounded, probability
 from bpgen.validate import choice as _choice
 from bpgen.validate import positive as _positive
 from bpgen.validate import range_pair as _range
@@ -40,6 +40,18 @@ DENOISERS = ("OPENIMAGEDENOISE", "OPTIX", "none")
 DEVICES = ("auto", "optix", "cuda", "cpu")
 IMAGE_FORMATS = ("jpg", "png")
 BODIES = ("anny", "mannequin")
+
+# Bounds of the values that scale a render's memory or time; checked when the config is composed (or a frozen
+# one loaded), before anything is allocated or written.
+MIN_SIDE, MAX_SIDE = 16, 8192  # pixels per image side
+MAX_SAMPLES = 65_536  # Cycles samples per pixel: render time is linear in them
+MAX_FRAMES_PER_SCENE = 256  # frames rendered together per scene set-up
+MAX_SCENE_PIXELS = 2**27  # frames_per_scene x width x height: Blender hands back all frames of a scene at once
+MAX_PEOPLE = 64  # people per scene (Blender objects person_<2 digits>; placement is quadratic in them)
+MAX_SCENE_OBJECTS = 256  # occluders, distractors, walls and extra lights per scene, each
+MAX_BOUNCES = 1024  # Cycles' own maximum of light bounces
+MAX_THREADS = 1024  # Blender's own maximum of render threads
+MAX_POSE_ATTEMPTS = 10_000  # poses drawn per person before giving up
 TOP_LEVEL_KEYS = {
     "mode",
     "pose",
@@ -144,8 +156,22 @@ def render_config_from_dict(cfg: dict[str, Any]) -> RenderConfig:
     resolution = cfg["resolution"]
     if not isinstance(resolution, list | tuple) or len(resolution) != 2:
         raise ConfigError(f"resolution must be [width, height], got {resolution!r}")
-    width = _positive(resolution[0], "resolution width")
-    height = _positive(resolution[1], "resolution height")
+    sides = ("pixels per image side", f"set each side in {MIN_SIDE}..{MAX_SIDE}, e.g. resolution=[640,480]")
+    width = bounded(_positive(resolution[0], "resolution width"), "resolution width", MIN_SIDE, MAX_SIDE, *sides)
+    height = bounded(_positive(resolution[1], "resolution height"), "resolution height", MIN_SIDE, MAX_SIDE, *sides)
+    frames_per_scene = bounded(
+        _positive(cfg["frames_per_scene"], "frames_per_scene"),
+        "frames_per_scene",
+        1,
+        MAX_FRAMES_PER_SCENE,
+        "frames rendered together per scene",
+    )
+    if frames_per_scene * width * height > MAX_SCENE_PIXELS:
+        raise ConfigError(
+            f"frames_per_scene x width x height = {frames_per_scene} x {width} x {height} is above the bound "
+            f"{MAX_SCENE_PIXELS:,} pixels (Blender holds a scene's frames in memory together); lower "
+            "frames_per_scene or resolution"
+        )
     mode, pose, scene, camera = cfg["mode"], cfg["pose"], cfg["scene"], cfg["camera"]
     mode_name = _choice(mode["name"], "mode", MODES)
     viewpoints = _weights(mode.get("viewpoints"), "mode.viewpoints", VIEWPOINTS) if mode.get("viewpoints") else {}
@@ -155,8 +181,8 @@ def render_config_from_dict(cfg: dict[str, Any]) -> RenderConfig:
     return RenderConfig(
         mode=ModeConfig(
             mode_name,
-            _range(mode["people"], "mode.people", int, 1),
-            _range(mode["occluders"], "mode.occluders", int, 0),
+            _range(mode["people"], "mode.people", int, 1, MAX_PEOPLE, "people per scene"),
+            _range(mode["occluders"], "mode.occluders", int, 0, MAX_SCENE_OBJECTS, "objects per scene"),
             viewpoints,
         ),
         pose=PoseConfig(
@@ -164,7 +190,9 @@ def render_config_from_dict(cfg: dict[str, Any]) -> RenderConfig:
             orientation_mix=_weights(pose["orientation_mix"], "pose.orientation_mix", ORIENTATION_MODES),
             extreme_probability=extreme_probability,
             family_jitter_deg=float(pose["family_jitter_deg"]),
-            max_attempts=_positive(pose["max_attempts"], "pose.max_attempts"),
+            max_attempts=bounded(
+                _positive(pose["max_attempts"], "pose.max_attempts"), "pose.max_attempts", 1, MAX_POSE_ATTEMPTS
+            ),
             self_collision_shrink=float(pose["self_collision_shrink"]),
         ),
         body=body_config_from_dict(cfg["body"]),
@@ -172,9 +200,11 @@ def render_config_from_dict(cfg: dict[str, Any]) -> RenderConfig:
         photo=photo_config_from_dict(cfg["photo"]),
         scene=SceneConfig(
             floor_size=_positive(float(scene["floor_size"]), "scene.floor_size", float),
-            walls=_range(scene["walls"], "scene.walls", int, 0),
-            lights=_range(scene["lights"], "scene.lights", int, 0),
-            distractors=_range(scene["distractors"], "scene.distractors", int, 0),
+            walls=_range(scene["walls"], "scene.walls", int, 0, MAX_SCENE_OBJECTS, "objects per scene"),
+            lights=_range(scene["lights"], "scene.lights", int, 0, MAX_SCENE_OBJECTS, "objects per scene"),
+            distractors=_range(
+                scene["distractors"], "scene.distractors", int, 0, MAX_SCENE_OBJECTS, "objects per scene"
+            ),
             person_spacing=_range(scene["person_spacing"], "scene.person_spacing", float, 0.0),
         ),
         camera=CameraConfig(
@@ -185,14 +215,22 @@ def render_config_from_dict(cfg: dict[str, Any]) -> RenderConfig:
         ),
         seed=_positive(cfg["seed"], "seed", allow_zero=True),
         resolution=(width, height),
-        samples=_positive(cfg["samples"], "samples"),
+        samples=bounded(_positive(cfg["samples"], "samples"), "samples", 1, MAX_SAMPLES, "Cycles samples per pixel"),
         denoiser=_choice(str(cfg["denoiser"]), "denoiser", DENOISERS),
-        frames_per_scene=_positive(cfg["frames_per_scene"], "frames_per_scene"),
+        frames_per_scene=frames_per_scene,
         image_format=_choice(cfg["image_format"], "image_format", IMAGE_FORMATS),
         write_depth=bool(cfg["write_depth"]),
         device=_choice(cfg["device"], "device", DEVICES),
-        threads=_positive(cfg["threads"], "threads", allow_zero=True),
-        max_bounces=_positive(cfg["max_bounces"], "max_bounces", allow_zero=True),
+        threads=bounded(
+            _positive(cfg["threads"], "threads", allow_zero=True), "threads", 0, MAX_THREADS, "Blender's maximum"
+        ),
+        max_bounces=bounded(
+            _positive(cfg["max_bounces"], "max_bounces", allow_zero=True),
+            "max_bounces",
+            0,
+            MAX_BOUNCES,
+            "Cycles' maximum",
+        ),
         min_visible_pixels=_positive(cfg["labels"]["min_visible_pixels"], "labels.min_visible_pixels"),
     )
 

@@ -23,7 +23,7 @@ from bpgen.bodies import load_body
 from bpgen.config import RenderConfig, compose_render_config, load_resolved_config
 from bpgen.errors import UserError, report
 from bpgen.hostinfo import host_info, package_versions
-from bpgen.ops.site import assets_dir_setting
+from bpgen.ops.envfile import assets_dir_setting
 from bpgen.progress import log, progress
 from bpgen.scene.world import check_frozen_assets
 
@@ -49,13 +49,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def check_inputs(args: argparse.Namespace) -> None:
+def check_arguments(args: argparse.Namespace) -> None:
+    """The shard id and image count, first of all: before the config is composed or anything is allocated."""
     if args.run_dir is None or args.shard is None or args.images is None:
         raise InputError("--run-dir, --shard and --images are required; e.g. --run-dir runs/demo --shard 0 --images 8")
     if args.shard < 0:
         raise InputError(f"--shard must be >= 0, got {args.shard}")
     if args.images <= 0:
         raise InputError(f"--images must be > 0, got {args.images}")
+    shards.check_shard_id(args.shard)
+    shards.check_images_per_shard(args.images)
+
+
+def check_inputs(args: argparse.Namespace) -> None:
+    check_arguments(args)
     run_dir = Path(args.run_dir).resolve()
     problem = unwritable_reason(run_dir)
     if problem:
@@ -154,8 +161,16 @@ def render_scene(
     }
 
 
-def render_shard(run_dir: Path, shard: int, images: int, config: RenderConfig, resolved: dict[str, Any]) -> Path:
+def render_shard(
+    run_dir: Path,
+    shard: int,
+    images: int,
+    config: RenderConfig,
+    resolved: dict[str, Any],
+) -> Path:
     """Render (or resume, or skip when DONE) one shard; returns the final shard directory."""
+    shards.check_shard_id(shard)
+    shards.check_images_per_shard(images)
     final = shards.shard_dir(run_dir, shard)
     text = shards.config_text(resolved, images)
     if shards.is_done(run_dir, shard):
@@ -170,39 +185,39 @@ def render_shard(run_dir: Path, shard: int, images: int, config: RenderConfig, r
     body = load_body(config.body.name)  # fails early, before anything is written, when the body asset is missing
     body_load_seconds = time.perf_counter() - t_body
     started, start_time = shards.utc_now(), time.time()
+    resumed = 0
     tmp = shards.prepare_temp_dir(run_dir, shard, text)
     from bpgen.blender.bproc_adapter import versions
     from bpgen.blender.scene import BlenderScene
 
     with stdout_to(tmp / "blender.log"):
         blender = BlenderScene(config)
-    counts = shards.scene_frame_counts(images, config.frames_per_scene)
-    first_frames = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
-    records: list[dict[str, Any]] = []
+    # scenes are drawn one at a time and only their totals are kept: memory does not grow with --images
+    scenes = shards.scene_count(images, config.frames_per_scene)
     times = shards.StageTimes()
-    resumed = 0
+    attempts = people = dropped = 0
     log(
-        f"{final.name}: {images} images in {len(counts)} scenes, mode={config.mode.name}, "
+        f"{final.name}: {images} images in {scenes} scenes, mode={config.mode.name}, "
         f"{config.width}x{config.height}, {config.samples} samples, device {blender.device}"
     )
-    for scene_index in progress(range(len(counts)), len(counts), final.name):
-        record = shards.finished_scene(tmp, scene_index)
+    for slot in progress(shards.scene_slots(images, config.frames_per_scene), scenes, final.name):
+        record = shards.finished_scene(tmp, slot.scene)
         if record is None:
-            record = render_scene(
-                shard, scene_index, counts[scene_index], int(first_frames[scene_index]), config, body, blender, tmp
-            )
-            shards.save_scene(tmp, scene_index, record)
+            record = render_scene(shard, slot.scene, slot.frames, slot.first_frame, config, body, blender, tmp)
+            shards.save_scene(tmp, slot.scene, record)
             seconds = record["seconds"]
             if not sys.stderr.isatty():
                 log(
-                    f"{final.name} scene {scene_index + 1}/{len(counts)}: {counts[scene_index]} frames, build "
+                    f"{final.name} scene {slot.scene + 1}/{scenes}: {slot.frames} frames, build "
                     f"{seconds['scene_build']:.1f}s render {seconds['render']:.1f}s "
                     f"labels+write {seconds['labels_and_writing']:.1f}s"
                 )
         else:
             resumed += 1
         times.add(record["seconds"])
-        records.append(record)
+        attempts += record["pose_attempts"]
+        people += record["people"]
+        dropped += record["dropped_people"]
     if resumed:
         log(f"{final.name}: resumed, {resumed} scene(s) were already rendered")
     t_assemble = time.perf_counter()
@@ -214,10 +229,8 @@ def render_shard(run_dir: Path, shard: int, images: int, config: RenderConfig, r
         "seed": config.seed,
         "shard": shard,
     }
-    counts_out = shards.assemble_shard(tmp, records, info)
+    counts_out = shards.assemble_shard(tmp, shards.saved_scenes(tmp, scenes), info)
     times.labels_and_writing += time.perf_counter() - t_assemble
-    attempts = sum(r["pose_attempts"] for r in records)
-    people = sum(r["people"] for r in records)
     done = {
         "shard": shard,
         "counts": counts_out,
@@ -236,7 +249,7 @@ def render_shard(run_dir: Path, shard: int, images: int, config: RenderConfig, r
             "people": people,
             "attempts": attempts,
             "self_intersection_rejection_rate": round(1.0 - people / attempts, 4) if attempts else 0.0,
-            "dropped_people": sum(r["dropped_people"] for r in records),
+            "dropped_people": dropped,
         },
     }
     final = shards.finalize(run_dir, shard, tmp, done)
@@ -256,6 +269,8 @@ def versions_info(versions: dict[str, str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        if not args.print_config:
+            check_arguments(args)  # bounds of --shard/--images first: nothing composed, imported or allocated yet
         if args.config is not None:
             if args.overrides:
                 raise InputError("--config renders a frozen config as it is; drop the overrides or --config")

@@ -20,7 +20,6 @@ when complete, then DONE.json is written: a shard without DONE.json is never com
 from __future__ import annotations
 
 import json
-import math
 import shutil
 import time
 from collections.abc import Iterable, Iterator
@@ -88,20 +87,20 @@ def scene_seed(run_seed: int, shard: int, scene: int) -> np.random.SeedSequence:
 class SceneSlot(NamedTuple):
     """One scene of a shard: its index, how many frames it renders and the shard-wide number of its first."""
 
-    index: int
+    scene: int
     frames: int
     first_frame: int
 
 
 def scene_count(images: int, frames_per_scene: int) -> int:
-    return math.ceil(images / frames_per_scene)
+    return -(-images // frames_per_scene)  # exact for any int, unlike math.ceil of a float
 
 
 def scene_slots(images: int, frames_per_scene: int, start: int = 0) -> Iterator[SceneSlot]:
     """The shard's scenes from ``start`` on, drawn lazily: nothing is built up front for the image count."""
-    for index in range(start, scene_count(images, frames_per_scene)):
-        first = index * frames_per_scene
-        yield SceneSlot(index, min(frames_per_scene, images - first), first)
+    for scene in range(start, scene_count(images, frames_per_scene)):
+        first = scene * frames_per_scene
+        yield SceneSlot(scene, min(frames_per_scene, images - first), first)
 
 
 def scene_frame_counts(images: int, frames_per_scene: int) -> list[int]:

@@ -15,14 +15,33 @@ IntRange = tuple[int, int]
 FloatRange = tuple[float, float]
 
 
-def range_pair(value: Any, key: str, kind: type, minimum: float) -> tuple[Any, Any]:
+def range_pair(
+    value: Any, key: str, kind: type, minimum: float, maximum: float | None = None, why: str = ""
+) -> tuple[Any, Any]:
+    """A [min, max] pair with ``minimum <= min <= max``, and ``max <= maximum`` when given (``why`` says why)."""
     try:
         low, high = (kind(v) for v in value)
     except (TypeError, ValueError):
         raise ConfigError(f"{key} must be a [min, max] pair of numbers, got {value!r}; e.g. {key}=[1,3]") from None
     if low < minimum or high < low:
         raise ConfigError(f"{key}={value!r} must satisfy {minimum} <= min <= max; fix {key}")
+    if maximum is not None and high > maximum:
+        raise ConfigError(f"{key}={value!r} has a max above the bound {maximum:,}{_why(why)}; lower the max of {key}")
     return low, high
+
+
+def bounded(number: Any, key: str, low: float, high: float, why: str = "", fix: str = "") -> Any:
+    """``number`` (already checked to be a number) within ``[low, high]``; the refusal names the bound and the fix
+    (``fix``, else raise or lower ``key``)."""
+    if number < low:
+        raise ConfigError(f"{key}={number!r} is below the bound {low:,}{_why(why)}; {fix or 'raise ' + key}")
+    if number > high:
+        raise ConfigError(f"{key}={number!r} is above the bound {high:,}{_why(why)}; {fix or 'lower ' + key}")
+    return number
+
+
+def _why(why: str) -> str:
+    return f" ({why})" if why else ""
 
 
 def positive(value: Any, key: str, kind: type = int, allow_zero: bool = False) -> Any:

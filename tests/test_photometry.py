@@ -334,3 +334,11 @@ def test_annotations_do_not_depend_on_photometry(tmp_path):
     images_off = sorted((off / "images").glob("*.jpg"))
     assert len(images_off) == 4
     assert all((off / "images" / i.name).read_bytes() != (on / "images" / i.name).read_bytes() for i in images_off)
+
+
+def test_exposure_lies_on_the_eighth_stop_grid_inside_its_range():
+    config = replace(PhotoConfig(), exposure_ev=(-0.3, 0.9))
+    draws = [sample_photo(np.random.default_rng(seed), config, 2).exposure_ev for seed in range(200)]
+    assert all(-0.3 <= ev <= 0.9 for ev in draws)
+    assert all(ev in (-0.3, 0.9) or abs(ev * 8 - round(ev * 8)) < 1e-9 for ev in draws)
+    assert 8 <= len(set(draws)) <= 12  # a handful of values, so Blender's colour-management state stays bounded
