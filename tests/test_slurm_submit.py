@@ -225,6 +225,8 @@ def test_more_shards_than_the_queue_holds_need_force_and_say_why(tmp_path: Path)
     assert len(many.stderr.strip().splitlines()) == 1
     too_many = submit(tmp_path, "--shards", "1000001", "--hold")
     assert too_many.returncode == 2 and "1000000" in too_many.stderr
+    too_big = submit(tmp_path, "--shards", "1", "--images-per-shard", "1000000", "--hold")
+    assert too_big.returncode == 2 and "999,999" in too_big.stderr and len(too_big.stderr.splitlines()) == 1
     assert not (tmp_path / "runs").exists()
 
 

@@ -100,6 +100,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.status is None and args.shards is None:
         parser.error("--shards is required (or --status RUN)")
+    if args.images_per_shard > shards.MAX_IMAGES_PER_SHARD:
+        parser.error(
+            f"--images-per-shard {args.images_per_shard} is more than a shard can name "
+            f"({shards.MAX_IMAGES_PER_SHARD:,}: 6-digit image names); use more --shards"
+        )
     if args.shards is not None and args.shards > shards.MAX_SHARDS:
         parser.error(f"--shards {args.shards} is more than a run can name ({shards.MAX_SHARDS}: 6-digit shard ids)")
     return args
