@@ -256,3 +256,16 @@ def test_clean_keeps_the_only_copy_of_a_dataset_after_a_merge_killed_between_ren
     old = make(tree["run"] / ".dataset.old" / "stats.json").parent
     assert clean(tree).returncode == 0
     assert old.exists()  # the only copy: the next merge puts it back
+
+
+def test_clean_all_never_removes_a_run_whose_jobs_are_queued(tree: dict[str, Path]):
+    (tree["run"] / "submissions.jsonl").write_text('{"kind": "merge", "job_id": "21", "dependency": ""}\n')
+
+    from bpgen.ops.clean import plan_removals
+
+    def whole_runs(queued: frozenset[str]) -> set[Path]:
+        removals = plan_removals(tree["root"], tree["scratch"], None, 7.0, True, time.time(), queued)
+        return {r.path for r in removals if r.reason == "whole run (--all)"}
+
+    assert tree["run"] not in whole_runs(frozenset({"21"}))
+    assert tree["run"] in whole_runs(frozenset({"22"}))

@@ -12,7 +12,6 @@ might need.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -99,12 +98,15 @@ def plan_removals(
         temps = scratch.glob("bpgen_bproc_*")
         found += [(p, "Blender temp dir", False) for p in temps if _age_days(p, now) >= older_than_days]
     for run_dir in _runs(data_root, run):
-        busy = lock_held(Run(run_dir).local_lock_path) or lock_held(Run(run_dir).merge_lock_path)
-        if everything:
-            if not busy:
-                found.append((run_dir, "whole run (--all)", False))
+        this = Run(run_dir)
+        busy = lock_held(this.local_lock_path) or lock_held(this.merge_lock_path)
+        submissions = this.submissions()
+        if everything:  # never a run whose render, merge or train jobs are still queued
+            jobs = {str(s.get("job_id")) for s in submissions if s.get("job_id")}
+            if not busy and not jobs & queued:
+                found.append((run_dir, "whole run (--all)", unknown and bool(jobs)))
             continue
-        render_jobs = {str(s.get("job_id")) for s in _submissions(run_dir) if s.get("kind") == "render"}
+        render_jobs = {str(s.get("job_id")) for s in submissions if s.get("kind") == "render"}
         if not busy and not render_jobs & queued:  # a queued task may resume its shard's temp dir
             found += [
                 (p, "incomplete shard temp dir", unknown and bool(render_jobs))
@@ -113,7 +115,7 @@ def plan_removals(
             ]
         if not busy:
             merges = [run_dir / ".dataset.tmp"]
-            if Run(run_dir).dataset_dir.exists():  # else .dataset.old is the only copy; the next merge puts it back
+            if this.dataset_dir.exists():  # else .dataset.old is the only copy; the next merge puts it back
                 merges.append(run_dir / ".dataset.old")
             found += [(p, "interrupted merge", False) for p in merges if p.exists()]
         for folder, reason in (("slurm", "submitit pickle/script/log"), ("logs", "job log")):
@@ -124,13 +126,6 @@ def plan_removals(
                     if (p.is_file() or p.is_symlink()) and job not in queued and _age_days(p, now) >= older_than_days:
                         found.append((p, reason, unknown and job.isdigit()))
     return [Removal(p, reason, tree_size(p), doubt) for p, reason, doubt in found if _inside(p, roots)]
-
-
-def _submissions(run_dir: Path) -> list[dict[str, object]]:
-    path = run_dir / "submissions.jsonl"
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def queued_job_ids() -> frozenset[str]:
