@@ -96,9 +96,9 @@ def scene_count(images: int, frames_per_scene: int) -> int:
     return -(-images // frames_per_scene)  # exact for any int, unlike math.ceil of a float
 
 
-def scene_slots(images: int, frames_per_scene: int, start: int = 0) -> Iterator[SceneSlot]:
-    """The shard's scenes from ``start`` on, drawn lazily: nothing is built up front for the image count."""
-    for scene in range(start, scene_count(images, frames_per_scene)):
+def scene_slots(images: int, frames_per_scene: int) -> Iterator[SceneSlot]:
+    """The shard's scenes, drawn lazily: nothing is built up front for the image count."""
+    for scene in range(scene_count(images, frames_per_scene)):
         first = scene * frames_per_scene
         yield SceneSlot(scene, min(frames_per_scene, images - first), first)
 

@@ -57,10 +57,6 @@ def merge_lock(run_dir: Path) -> contextlib.AbstractContextManager[None]:
     return exclusive_lock(Run(run_dir).merge_lock_path, busy)
 
 
-def shard_list(ids: list[int]) -> str:
-    return compact_ranges(ids)
-
-
 def check_configs(run_dir: Path, shards: list[int]) -> str:
     """The config text all shards share (the run's frozen config when there is one); MergeError names those that
     differ."""
@@ -76,7 +72,7 @@ def check_configs(run_dir: Path, shards: list[int]) -> str:
     differing = [k for k in shards if text(k) != reference]
     if differing:
         raise MergeError(
-            f"shards {shard_list(differing)} were rendered with another config than {reference_path} (or lack "
+            f"shards {compact_ranges(differing)} were rendered with another config than {reference_path} (or lack "
             "config.yaml); merge them as a separate run or re-render them"
         )
     return reference
@@ -144,7 +140,7 @@ def _merge_locked(
         raise MergeError(f"{run_dir} has no DONE shard yet; render first (./2-submit --status shows progress)")
     if missing and not allow_partial:
         raise MergeError(
-            f"{len(missing)} of {expected} shards are not DONE ({shard_list(missing)}); finish them by re-running "
+            f"{len(missing)} of {expected} shards are not DONE ({compact_ranges(missing)}); finish them by re-running "
             "the same ./2-submit command, or merge what is there with --allow-partial"
         )
     render_config_text = check_configs(run_dir, done_ids)
@@ -299,12 +295,12 @@ def _run_tasks(
     if bar is not None:
         bar.close()
     if not results:
-        raise MergeError(f"no shard could be merged (skipped: {shard_list(skipped)}); re-render them")
+        raise MergeError(f"no shard could be merged (skipped: {compact_ranges(skipped)}); re-render them")
     reference = results[0].categories
     differing = [r.shard for r in results if r.categories != reference]
     if differing:
         raise MergeError(
-            f"shards {shard_list(differing)} have other categories than shard {results[0].shard}; "
+            f"shards {compact_ranges(differing)} have other categories than shard {results[0].shard}; "
             "merge them as a separate run"
         )
     return results
