@@ -27,6 +27,7 @@ from bpgen.photometry import PhotoConfig, photo_config_from_dict
 from bpgen.poses.orientation import ORIENTATION_MODES
 from bpgen.poses.person import PoseConfig
 from bpgen.poses.sampler import STRATEGIES
+from bpgen.quality import MAX_BOUNCES, CyclesConfig, cycles_config_from_dict
 from bpgen.scene.world import WorldConfig, freeze_assets, world_config_from_dict
 from bpgen.validate import ConfigError, FloatRange, IntRange, bounded, probability
 from bpgen.validate import choice as _choice
@@ -49,7 +50,6 @@ MAX_FRAMES_PER_SCENE = 256  # frames rendered together per scene set-up
 MAX_SCENE_PIXELS = 2**27  # frames_per_scene x width x height: Blender hands back all frames of a scene at once
 MAX_PEOPLE = 64  # people per scene (Blender objects person_<2 digits>; placement is quadratic in them)
 MAX_SCENE_OBJECTS = 256  # occluders, distractors, walls and extra lights per scene, each
-MAX_BOUNCES = 1024  # Cycles' own maximum of light bounces
 MAX_THREADS = 1024  # Blender's own maximum of render threads
 MAX_POSE_ATTEMPTS = 10_000  # poses drawn per person before giving up
 TOP_LEVEL_KEYS = {
@@ -71,6 +71,7 @@ TOP_LEVEL_KEYS = {
     "device",
     "threads",
     "max_bounces",
+    "cycles",
 }
 
 
@@ -138,6 +139,7 @@ class RenderConfig:
     threads: int
     max_bounces: int
     min_visible_pixels: int
+    cycles: CyclesConfig = field(default_factory=CyclesConfig)
 
     @property
     def width(self) -> int:
@@ -232,6 +234,7 @@ def render_config_from_dict(cfg: dict[str, Any]) -> RenderConfig:
             "Cycles' maximum",
         ),
         min_visible_pixels=_positive(cfg["labels"]["min_visible_pixels"], "labels.min_visible_pixels"),
+        cycles=cycles_config_from_dict(cfg["cycles"]),
     )
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -186,12 +188,16 @@ def render_shard(
     body_load_seconds = time.perf_counter() - t_body
     started, start_time = shards.utc_now(), time.time()
     resumed = 0
-    tmp = shards.prepare_temp_dir(run_dir, shard, text)
     from bpgen.blender.bproc_adapter import versions
     from bpgen.blender.scene import BlenderScene
 
-    with stdout_to(tmp / "blender.log"):
-        blender = BlenderScene(config)
+    # the renderer is set up before the shard's temp dir exists: a device refusal leaves nothing behind
+    with tempfile.NamedTemporaryFile(prefix="bpgen_blender_", suffix=".log") as early_log:
+        with stdout_to(Path(early_log.name)):
+            blender = BlenderScene(config)
+        tmp = shards.prepare_temp_dir(run_dir, shard, text)
+        with open(tmp / "blender.log", "ab") as log_file:
+            shutil.copyfileobj(early_log, log_file)
     # scenes are drawn one at a time and only their totals are kept: memory does not grow with --images
     scenes = shards.scene_count(images, config.frames_per_scene)
     times = shards.StageTimes()

@@ -17,9 +17,9 @@ from bpgen.blender.person import add_person_mesh
 from bpgen.blender.world import build_world, textured_material
 from bpgen.config import RenderConfig
 from bpgen.errors import DeviceError
+from bpgen.quality import DENOISE_PASSES, DENOISE_PREFILTERS, DENOISE_QUALITIES
 from bpgen.scene.plan import LightSpec, MaterialSpec, ObjectSpec, ScenePlan, WorldSpec
 
-DENOISER_NAMES = {"OPENIMAGEDENOISE": "INTEL", "OPTIX": "OPTIX", "none": None}
 GPU_TYPES = {"auto": ["OPTIX", "CUDA"], "optix": ["OPTIX"], "cuda": ["CUDA"], "cpu": []}
 
 
@@ -65,6 +65,41 @@ def render_threads(config_threads: int) -> int:
     return usable_cpus()
 
 
+def apply_quality(scene: Any, config: RenderConfig, gpu: bool) -> None:
+    """Samples, denoiser and light paths (``quality=`` preset, bpgen.quality) on a bpy scene."""
+    from blenderproc.python.renderer import RendererUtility
+
+    quality, cycles = config.cycles, scene.cycles
+    RendererUtility.set_denoiser(None)  # BlenderProc's init denoises in the compositor; Cycles' own is used instead
+    cycles.samples = config.samples
+    cycles.use_adaptive_sampling = quality.adaptive
+    cycles.adaptive_threshold = quality.noise_threshold
+    cycles.adaptive_min_samples = quality.min_samples
+    cycles.use_denoising = config.denoiser != "none"
+    for layer in scene.view_layers:  # Blender denoises a view layer only when both flags are on
+        layer.cycles.use_denoising = cycles.use_denoising
+    if cycles.use_denoising:
+        cycles.denoiser = config.denoiser
+        cycles.denoising_input_passes = DENOISE_PASSES[quality.denoise_passes]
+        cycles.denoising_prefilter = DENOISE_PREFILTERS[quality.denoise_prefilter]
+        cycles.denoising_quality = DENOISE_QUALITIES[quality.denoise_quality]
+        cycles.denoising_use_gpu = gpu
+    cycles.use_light_tree = quality.light_tree
+    cycles.use_guiding = quality.path_guiding and not gpu  # Cycles guides paths on the CPU only
+    cycles.max_bounces = config.max_bounces
+    cycles.diffuse_bounces = quality.diffuse_bounces
+    cycles.glossy_bounces = quality.glossy_bounces
+    cycles.transmission_bounces = quality.transmission_bounces
+    cycles.transparent_max_bounces = quality.transparent_bounces
+    cycles.volume_bounces = quality.volume_bounces
+    cycles.sample_clamp_direct = quality.clamp_direct
+    cycles.sample_clamp_indirect = quality.clamp_indirect
+    cycles.caustics_reflective = cycles.caustics_refractive = quality.caustics
+    cycles.blur_glossy = quality.filter_glossy
+    cycles.texture_limit_render = str(quality.texture_limit) if quality.texture_limit else "OFF"
+    scene.render.use_simplify = quality.texture_limit > 0  # Cycles reads the texture limit from Simplify
+
+
 class BlenderScene:
     """One Blender session: renderer set up once, then ``build(plan)`` + ``render()`` per scene."""
 
@@ -94,17 +129,14 @@ class BlenderScene:
                 f"device={config.device} asked for, but Cycles found only {sorted(found)}; "
                 "use device=auto or device=cpu"
             )
+        if config.denoiser == "OPTIX" and backend != "OPTIX":
+            raise DeviceError(
+                f"denoiser=OPTIX needs an NVIDIA GPU with OptiX, but Cycles found only {sorted(found)}; "
+                "use denoiser=OPENIMAGEDENOISE"
+            )
         bproc.renderer.set_render_devices(use_only_cpu=backend is None, desired_gpu_device_type=backend and [backend])
         bproc.camera.set_resolution(config.width, config.height)
-        bproc.renderer.set_max_amount_of_samples(config.samples)
-        bproc.renderer.set_denoiser(DENOISER_NAMES[config.denoiser])
-        bproc.renderer.set_light_bounces(
-            diffuse_bounces=config.max_bounces,
-            glossy_bounces=config.max_bounces,
-            max_bounces=config.max_bounces,
-            transmission_bounces=config.max_bounces,
-            transparent_max_bounces=config.max_bounces,
-        )
+        apply_quality(scene, config, gpu=backend is not None)
         bproc.renderer.enable_depth_output(activate_antialiasing=False)
         bproc.renderer.enable_segmentation_output(
             map_by=list(self.segmentation_keys), default_values={"category_id": 0}
