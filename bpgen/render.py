@@ -204,7 +204,8 @@ def render_shard(
     attempts = people = dropped = 0
     log(
         f"{final.name}: {images} images in {scenes} scenes, mode={config.mode.name}, "
-        f"{config.width}x{config.height}, {config.samples} samples, device {blender.device}"
+        f"{config.width}x{config.height}, quality={config.cycles.preset} ({config.samples} samples), "
+        f"device {blender.device}"
     )
     for slot in progress(shards.scene_slots(images, config.frames_per_scene), scenes, final.name):
         record = shards.finished_scene(tmp, slot.scene)

@@ -194,3 +194,28 @@ def test_labels_are_the_same_whatever_the_preset(tmp_path):
     images = sorted(p.name for p in (draft / "images").iterdir())
     assert len(images) == 4
     assert all((draft / "images" / n).read_bytes() != (high / "images" / n).read_bytes() for n in images)
+
+
+# --- the bench's measure (bench/bench_quality.py) ---------------------------------------------------------------
+def test_bench_window_is_centred_and_clipped_to_the_frame():
+    from bench.quality_window import window_bounds
+
+    assert window_bounds(640, 480, (256, 192)) == (192, 144, 448, 336)
+    assert window_bounds(64, 48, (100, 100)) == (0, 0, 64, 48)
+
+
+def test_bench_psnr_and_ssim_are_measured_inside_the_window_only():
+    import numpy as np
+
+    from bench.bench_quality import quality
+
+    rng = np.random.default_rng(0)
+    reference = rng.integers(0, 256, (48, 64, 3)).astype(np.uint8)
+    noisy = reference.copy()
+    noisy[10:20, 10:30] = np.clip(noisy[10:20, 10:30].astype(int) + rng.choice([-4, 4], (10, 20, 3)), 0, 255)
+    noisy[:5] = 0  # outside the window: not measured
+    inside = quality([noisy], [reference], (10, 10, 30, 20))
+    error = np.mean((noisy[10:20, 10:30].astype(float) - reference[10:20, 10:30]) ** 2)
+    assert inside["psnr"] == pytest.approx(10 * np.log10(255**2 / error)) and inside["ssim"] < 1.0
+    untouched = quality([noisy], [reference], (30, 20, 60, 40))
+    assert untouched["ssim"] == pytest.approx(1.0) and untouched["psnr"] > 100
