@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -100,8 +101,7 @@ def render(
     measured = run_dir / "measure.json"
     if not fresh and (shard / "DONE.json").exists() and measured.exists():
         return json.loads(measured.read_text())
-    if run_dir.exists():
-        subprocess.run(["rm", "-rf", str(run_dir)], check=True)
+    shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
     overrides = [*common, *(ROWS.get(row, ["quality=reference"]))]
     entry = ["bench/quality_window.py"] if window else ["-m", "bpgen.render"]
@@ -143,13 +143,17 @@ def quality(images: list[np.ndarray], references: list[np.ndarray], box: tuple[i
         (i[y0:y1, x0:x1].astype(np.float64), r[y0:y1, x0:x1].astype(np.float64))
         for i, r in zip(images, references, strict=True)
     ]
-    mse = float(np.mean([np.mean((a - b) ** 2) for a, b in crops]))
+    errors = [max(float(np.mean((a - b) ** 2)), 1e-12) for a, b in crops]
     ssim = float(np.mean([structural_similarity(a, b, channel_axis=2, data_range=255.0) for a, b in crops]))
     return {
-        "psnr": 10.0 * np.log10(255.0**2 / max(mse, 1e-12)),
+        "psnr": psnr(float(np.mean(errors))),
         "ssim": ssim,
-        "per_image_psnr": [float(10.0 * np.log10(255.0**2 / max(np.mean((a - b) ** 2), 1e-12))) for a, b in crops],
+        "per_image_psnr": [psnr(e) for e in errors],
     }
+
+
+def psnr(mean_squared_error: float) -> float:
+    return float(10.0 * np.log10(255.0**2 / mean_squared_error))
 
 
 def sheet(out: Path, rows: list[str], box: tuple[int, int, int, int]) -> None:

@@ -139,7 +139,7 @@ class RenderConfig:
     threads: int
     max_bounces: int
     min_visible_pixels: int
-    cycles: CyclesConfig = field(default_factory=CyclesConfig)
+    cycles: CyclesConfig
 
     @property
     def width(self) -> int:

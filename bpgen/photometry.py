@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from bpgen.camera import SENSOR_WIDTH_MM
-from bpgen.validate import ConfigError, FloatRange, IntRange, probability
+from bpgen.validate import ConfigError, FloatRange, IntRange, probability, section
 from bpgen.validate import range_pair as _range
 
 VIEW_TRANSFORMS = ("AgX", "Filmic", "Standard")
@@ -104,14 +104,7 @@ class PhotoSpec:
 
 def photo_config_from_dict(photo: dict[str, Any]) -> PhotoConfig:
     """Validate configs/render.yaml's ``photo:`` section; errors are one line naming the key."""
-    if not isinstance(photo, dict):
-        raise ConfigError(f"photo must be a mapping of {', '.join(KEYS)}, got {photo!r}")
-    unknown = sorted(set(photo) - set(KEYS))
-    if unknown:
-        raise ConfigError(f"photo has unknown keys {unknown}; valid: {', '.join(KEYS)}")
-    missing = [key for key in KEYS if key not in photo]
-    if missing:
-        raise ConfigError(f"photo.{missing[0]} is missing; add it (see configs/render.yaml)")
+    photo = section(photo, "photo", KEYS, "add it (see configs/render.yaml)")
     view = str(photo["view_transform"])
     if view not in VIEW_TRANSFORMS:
         raise ConfigError(f"photo.view_transform={view!r} is not valid; use one of: {', '.join(VIEW_TRANSFORMS)}")

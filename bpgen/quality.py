@@ -13,11 +13,12 @@ from typing import Any
 from bpgen.validate import ConfigError, bounded
 from bpgen.validate import choice as _choice
 from bpgen.validate import positive as _positive
+from bpgen.validate import section as _section
 
 PRESETS = ("draft", "standard", "high", "reference", "custom")
-DENOISE_PASSES = {"rgb": "RGB", "albedo": "RGB_ALBEDO", "albedo_normal": "RGB_ALBEDO_NORMAL"}
-DENOISE_PREFILTERS = {"none": "NONE", "fast": "FAST", "accurate": "ACCURATE"}
-DENOISE_QUALITIES = {"high": "HIGH", "balanced": "BALANCED", "fast": "FAST"}
+DENOISE_PASSES = {"rgb": "RGB", "albedo": "RGB_ALBEDO", "albedo_normal": "RGB_ALBEDO_NORMAL"}  # ours -> Cycles'
+DENOISE_PREFILTERS = ("none", "fast", "accurate")  # Cycles' names are these upper-cased
+DENOISE_QUALITIES = ("high", "balanced", "fast")
 TEXTURE_LIMITS = (0, 128, 256, 512, 1024, 2048, 4096, 8192)  # pixels per texture side; 0 = full size
 MAX_BOUNCES = 1024  # Cycles' own maximum of light bounces
 BOUNCE_KEYS = ("diffuse_bounces", "glossy_bounces", "transmission_bounces", "transparent_bounces", "volume_bounces")
@@ -43,24 +44,24 @@ KEYS = (
 class CyclesConfig:
     """What Cycles traces per pixel besides ``samples``, ``denoiser`` and ``max_bounces`` (top-level keys)."""
 
-    preset: str = "custom"  # the quality preset these values came from (custom: a user's own set)
-    noise_threshold: float = 0.0  # adaptive sampling: stop a pixel below this noise; 0 = every pixel gets `samples`
-    min_samples: int = 0  # adaptive sampling's floor; 0 = Cycles' automatic choice
-    denoise_passes: str = "albedo_normal"  # guiding passes for the denoiser: rgb | albedo | albedo_normal
-    denoise_prefilter: str = "accurate"  # denoise the guiding passes first: none | fast | accurate
-    denoise_quality: str = "high"  # OpenImageDenoise's network: high | balanced | fast
-    light_tree: bool = True  # sample lights by their importance to the shading point (many lights, HDRI + lamps)
-    path_guiding: bool = False  # learn where indirect light comes from (CPU only)
-    diffuse_bounces: int = 4
-    glossy_bounces: int = 4
-    transmission_bounces: int = 12
-    transparent_bounces: int = 8
-    volume_bounces: int = 0
-    clamp_direct: float = 0.0  # clamp a sample's direct light (0 = off): trades bias for fireflies
-    clamp_indirect: float = 10.0  # clamp a sample's indirect light (0 = off)
-    caustics: bool = True  # reflective and refractive caustics
-    filter_glossy: float = 0.0  # blur glossy after a diffuse bounce (Cycles' "Filter Glossy"); 0 = off
-    texture_limit: int = 0  # downscale image textures to this many pixels per side; 0 = full size
+    preset: str  # the quality preset these values came from (custom: a user's own set)
+    noise_threshold: float  # adaptive sampling: stop a pixel below this noise; 0 = every pixel gets `samples`
+    min_samples: int  # adaptive sampling's floor; 0 = Cycles' automatic choice
+    denoise_passes: str  # guiding passes for the denoiser: rgb | albedo | albedo_normal
+    denoise_prefilter: str  # denoise the guiding passes first: none | fast | accurate
+    denoise_quality: str  # OpenImageDenoise's network: high | balanced | fast
+    light_tree: bool  # sample lights by their importance to the shading point (many lights, HDRI + lamps)
+    path_guiding: bool  # learn where indirect light comes from (CPU only)
+    diffuse_bounces: int
+    glossy_bounces: int
+    transmission_bounces: int
+    transparent_bounces: int
+    volume_bounces: int
+    clamp_direct: float  # clamp a sample's direct light (0 = off): trades bias for fireflies
+    clamp_indirect: float  # clamp a sample's indirect light (0 = off)
+    caustics: bool  # reflective and refractive caustics
+    filter_glossy: float  # blur glossy after a diffuse bounce (Cycles' "Filter Glossy"); 0 = off
+    texture_limit: int  # downscale image textures to this many pixels per side; 0 = full size
 
     @property
     def adaptive(self) -> bool:
@@ -72,14 +73,7 @@ def cycles_config_from_dict(section: Any) -> CyclesConfig:
 
     The per-type bounce limits are capped by the top-level ``max_bounces`` (Cycles' total), as in Blender.
     """
-    if not isinstance(section, dict):
-        raise ConfigError(f"cycles must be a mapping of {', '.join(KEYS)}, got {section!r}; pick quality=standard")
-    unknown = sorted(set(section) - set(KEYS))
-    if unknown:
-        raise ConfigError(f"cycles has unknown keys {unknown}; valid: {', '.join(KEYS)}")
-    missing = [key for key in KEYS if key not in section]
-    if missing:
-        raise ConfigError(f"cycles.{missing[0]} is missing; pick a preset with quality=standard (configs/quality/)")
+    section = _section(section, "cycles", KEYS, "pick a preset with quality=standard (configs/quality/)")
 
     def fraction(key: str, high: float) -> float:
         value = _positive(section[key], f"cycles.{key}", float, allow_zero=True)
@@ -113,10 +107,8 @@ def cycles_config_from_dict(section: Any) -> CyclesConfig:
             _positive(section["min_samples"], "cycles.min_samples", allow_zero=True), "cycles.min_samples", 0, 65_536
         ),
         denoise_passes=_choice(str(section["denoise_passes"]), "cycles.denoise_passes", tuple(DENOISE_PASSES)),
-        denoise_prefilter=_choice(
-            str(section["denoise_prefilter"]), "cycles.denoise_prefilter", tuple(DENOISE_PREFILTERS)
-        ),
-        denoise_quality=_choice(str(section["denoise_quality"]), "cycles.denoise_quality", tuple(DENOISE_QUALITIES)),
+        denoise_prefilter=_choice(str(section["denoise_prefilter"]), "cycles.denoise_prefilter", DENOISE_PREFILTERS),
+        denoise_quality=_choice(str(section["denoise_quality"]), "cycles.denoise_quality", DENOISE_QUALITIES),
         light_tree=flag("light_tree"),
         path_guiding=flag("path_guiding"),
         clamp_direct=fraction("clamp_direct", 1e6),

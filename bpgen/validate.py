@@ -72,6 +72,19 @@ def choice(value: Any, key: str, choices: tuple[str, ...]) -> str:
     return str(value)
 
 
+def section(value: Any, key: str, keys: tuple[str, ...], fix: str) -> dict[str, Any]:
+    """A config section: a mapping with exactly ``keys``; ``fix`` says where a missing key comes from."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key} must be a mapping of {', '.join(keys)}, got {value!r}; {fix}")
+    unknown = sorted(set(value) - set(keys))
+    if unknown:
+        raise ConfigError(f"{key} has unknown keys {unknown}; valid: {', '.join(keys)}")
+    missing = [k for k in keys if k not in value]
+    if missing:
+        raise ConfigError(f"{key}.{missing[0]} is missing; {fix}")
+    return value
+
+
 def weights(value: Any, key: str, known: tuple[str, ...]) -> dict[str, float]:
     given = dict(value or {})
     unknown = sorted(set(given) - set(known))

@@ -17,7 +17,7 @@ from bpgen.blender.person import add_person_mesh
 from bpgen.blender.world import build_world, textured_material
 from bpgen.config import RenderConfig
 from bpgen.errors import DeviceError
-from bpgen.quality import DENOISE_PASSES, DENOISE_PREFILTERS, DENOISE_QUALITIES
+from bpgen.quality import DENOISE_PASSES
 from bpgen.scene.plan import LightSpec, MaterialSpec, ObjectSpec, ScenePlan, WorldSpec
 
 GPU_TYPES = {"auto": ["OPTIX", "CUDA"], "optix": ["OPTIX"], "cuda": ["CUDA"], "cpu": []}
@@ -66,11 +66,9 @@ def render_threads(config_threads: int) -> int:
 
 
 def apply_quality(scene: Any, config: RenderConfig, gpu: bool) -> None:
-    """Samples, denoiser and light paths (``quality=`` preset, bpgen.quality) on a bpy scene."""
-    from blenderproc.python.renderer import RendererUtility
-
+    """Samples, denoiser and light paths (``quality=`` preset, bpgen.quality) on a bpy scene whose compositor
+    denoiser (BlenderProc's init adds one) is already gone: Cycles' own denoiser is used instead."""
     quality, cycles = config.cycles, scene.cycles
-    RendererUtility.set_denoiser(None)  # BlenderProc's init denoises in the compositor; Cycles' own is used instead
     cycles.samples = config.samples
     cycles.use_adaptive_sampling = quality.adaptive
     cycles.adaptive_threshold = quality.noise_threshold
@@ -81,8 +79,8 @@ def apply_quality(scene: Any, config: RenderConfig, gpu: bool) -> None:
     if cycles.use_denoising:
         cycles.denoiser = config.denoiser
         cycles.denoising_input_passes = DENOISE_PASSES[quality.denoise_passes]
-        cycles.denoising_prefilter = DENOISE_PREFILTERS[quality.denoise_prefilter]
-        cycles.denoising_quality = DENOISE_QUALITIES[quality.denoise_quality]
+        cycles.denoising_prefilter = quality.denoise_prefilter.upper()
+        cycles.denoising_quality = quality.denoise_quality.upper()
         cycles.denoising_use_gpu = gpu
     cycles.use_light_tree = quality.light_tree
     cycles.use_guiding = quality.path_guiding and not gpu  # Cycles guides paths on the CPU only
@@ -136,6 +134,7 @@ class BlenderScene:
             )
         bproc.renderer.set_render_devices(use_only_cpu=backend is None, desired_gpu_device_type=backend and [backend])
         bproc.camera.set_resolution(config.width, config.height)
+        bproc.renderer.set_denoiser(None)  # drops the compositor denoiser BlenderProc's init set up
         apply_quality(scene, config, gpu=backend is not None)
         bproc.renderer.enable_depth_output(activate_antialiasing=False)
         bproc.renderer.enable_segmentation_output(
