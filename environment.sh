@@ -1,6 +1,6 @@
 # bpgen site configuration: the one file cluster admins edit.
 # Plain NAME=${NAME:-default} lines: a value already set in the environment wins. Shell entry points
-# `source` this file; Python reads it with bpgen.ops.envfile (no shell evaluation of user strings).
+# `source` this file; Python reads it with bpgen.settings (no shell evaluation of user strings).
 
 # --- paths -------------------------------------------------------------------------------------------------
 BPGEN_DATA_ROOT=${BPGEN_DATA_ROOT:-./runs}              # where runs (shards, merged datasets) are written

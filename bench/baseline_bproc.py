@@ -27,9 +27,9 @@ def main() -> None:
     from bpgen.blender.bproc_adapter import load_blenderproc
     from bpgen.blender.scene import BlenderScene
     from bpgen.bodies.mannequin import MannequinBody
-    from bpgen.config import compose_render_config
+    from bpgen.render.config import compose_render_config
+    from bpgen.render.lifecycle import scene_seed
     from bpgen.scene.plan import plan_scene
-    from bpgen.shard import scene_seed
 
     bproc = load_blenderproc()
     config, _ = compose_render_config(args.overrides)

@@ -27,7 +27,7 @@ import numpy as np
 import orjson
 from pycocotools import mask as mask_utils
 
-from bpgen.keypoints import PERSON_CATEGORY
+from bpgen.geometry.keypoints import PERSON_CATEGORY
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDTH, HEIGHT = 640, 480

@@ -141,7 +141,7 @@ def by_group(records: list[dict[str, Any]], field: str, bodies: list[str]) -> di
 # -- contact sheets ---------------------------------------------------------------------------------------------
 def draw_prediction(tile: np.ndarray, record: dict[str, Any], scale: float) -> None:
     """BlazePose's COCO skeleton in white; a red "miss" at the box of a person it did not find."""
-    from bpgen.keypoints import COCO_SKELETON
+    from bpgen.geometry.keypoints import COCO_SKELETON
 
     if record.get("predicted") and record["found"]:
         points = np.array(record["predicted"], dtype=float)[:, :2] * scale
@@ -159,7 +159,7 @@ def sheet_rows(
     tile_width: int,
 ) -> np.ndarray | None:
     """One row of tiles per body: image with labels (bpgen.preview) and BlazePose's result on top."""
-    from bpgen.preview import draw_annotations
+    from bpgen.preview.sheet import draw_annotations
 
     rows = []
     columns = max((len(v) for v in pick.values()), default=0)

@@ -32,7 +32,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bpgen-bench-train-") as tmp:
         weights_dir = Path(tmp) / "no-weights"
         command = [
-            sys.executable, "-m", "train.train_net", "--config-name", args.config_name, "--run", str(args.run),
+            sys.executable, "-m", "bpgen_train.train_net", "--config-name", args.config_name, "--run", str(args.run),
             f"output_dir={tmp}/out", f"device={args.device}", f"solver.ims_per_batch={args.batch}",
             f"solver.max_iter={args.iters}", "solver.steps=[]", f"solver.checkpoint_period={args.iters * 10}",
             f"dataloader.num_workers={args.workers}", "test.eval_period=0", "model.weights=scratch",

@@ -28,9 +28,9 @@ def main() -> int:
 
     from bpgen.blender.scene import BlenderScene
     from bpgen.bodies import load_body
-    from bpgen.camera import Camera, fx_from_fov, look_at
-    from bpgen.config import compose_render_config
-    from bpgen.render import stdout_to
+    from bpgen.geometry.camera import Camera, fx_from_fov, look_at
+    from bpgen.render.config import compose_render_config
+    from bpgen.render.shard import stdout_to
     from bpgen.scene.plan import plan_scene
 
     overrides = ["mode.people=[1,1]", "pose=uniform", "pose.orientation_mix={upright:1.0}", "scene.distractors=[0,0]"]

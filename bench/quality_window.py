@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bpgen.blender import scene as blender_scene
-from bpgen.render import exit_now, main
+from bpgen.render.cli import exit_now, main
 
 
 def window_bounds(width: int, height: int, window: tuple[int, int]) -> tuple[int, int, int, int]:

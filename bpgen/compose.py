@@ -1,7 +1,7 @@
 """Hydra composition of configs/<name>.yaml with command-line overrides, shared by render, merge and train.
 
 Neutral: no stage's schema is imported here; each stage validates the resolved dict into its own dataclasses
-(``bpgen.config`` for render, ``bpgen.merge.config``, ``train.config``) with ``bpgen.validate``.
+(``bpgen.render.config`` for render, ``bpgen.merge.config``, ``bpgen_train.config``) with ``bpgen.validate``.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import platform
 import shutil
 import socket
 import subprocess
+import time
 from collections.abc import Mapping
 from importlib import metadata
 
@@ -93,3 +94,8 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def utc_now() -> str:
+    """The time as the run records write it (ISO 8601, UTC, seconds)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

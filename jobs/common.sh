@@ -8,7 +8,7 @@ source "$BPGEN_HOME/environment.sh"
 
 bpgen_log() { echo "[bpgen $(date +%H:%M:%S)] $*" >&2; }
 
-# bpgen_abs PATH: environment.sh paths are relative to the checkout (~ is the home directory), as in bpgen.ops.site.
+# bpgen_abs PATH: environment.sh paths are relative to the checkout (~ is the home directory), as in bpgen.run.site.
 bpgen_abs() {
   case "$1" in
     /*) echo "$1" ;;
@@ -86,7 +86,7 @@ bpgen_exec() {
 
 # bpgen_job IMAGE ARGS...: for jobs/*.sbatch. The run is the first of ARGS unless that is an option or key=value,
 # else $BPGEN_RUN. Sets BPGEN_PY (bpgen_python IMAGE), BPGEN_RUN_DIR (the run's directory, as
-# `python -m bpgen.ops.run` resolves it: a name under BPGEN_DATA_ROOT or a directory) and BPGEN_SHIFT (1 when the
+# `python -m bpgen.run` resolves it: a name under BPGEN_DATA_ROOT or a directory) and BPGEN_SHIFT (1 when the
 # run was the first argument: `shift "$BPGEN_SHIFT"` leaves the job's own arguments).
 bpgen_job() {
   local image="$1" run
@@ -103,5 +103,5 @@ bpgen_job() {
     exit 2
   fi
   bpgen_python "$image"
-  BPGEN_RUN_DIR="$("${BPGEN_PY[@]}" -m bpgen.ops.run "$run")" || exit  # its one error: line, exit 2
+  BPGEN_RUN_DIR="$("${BPGEN_PY[@]}" -m bpgen.run "$run")" || exit  # its one error: line, exit 2
 }

@@ -17,12 +17,12 @@ import pytest
 from conftest import GOLDEN_DIR
 
 from bpgen.ops.containers import RUNTIMES, find_runtime, planned_builds, print_commands
-from bpgen.ops.site import load_site_config
 from bpgen.ops.slurm.params import container_runtime
+from bpgen.run.site import load_site_config
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKOUT = ("1-build", "2-submit", "00-clean", "environment.sh", "pyproject.toml", "README.md")
-CHECKOUT_DIRS = ("bpgen", "train", "configs", "containers", "jobs")
+CHECKOUT_DIRS = ("bpgen", "bpgen_train", "configs", "containers", "jobs")
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,11 @@ from bpgen.appearance.look import sample_look
 from bpgen.bodies import IGNORED_CAPSULE_PAIRS, BodyAssetError
 from bpgen.bodies.anny_surface import SLOT
 from bpgen.bodies.joint_map import SMPL_JOINTS
-from bpgen.collision import bodies_overlap, self_collisions
-from bpgen.config import compose_render_config
+from bpgen.geometry.collision import bodies_overlap, self_collisions
+from bpgen.geometry.rotations import euler_xyz_to_matrix, matrix_to_axis_angle
 from bpgen.poses.joints import joint_index
 from bpgen.poses.person import sample_person
-from bpgen.rotations import euler_xyz_to_matrix, matrix_to_axis_angle
+from bpgen.render.config import compose_render_config
 from bpgen.scene.plan import plan_scene
 
 pytestmark = pytest.mark.anny
@@ -125,7 +125,7 @@ def test_keypoints_come_from_annys_regressor_on_face_and_feet(body, config):
 def test_dressing_adds_hair_and_garments_on_the_body(body, config):
     shape = shape_of(body, config, age_years=(25.0, 26.0), age_mix={"adult": 1.0})
     look_config = dataclasses.replace(
-        config.body, hair_style_mix={"long": 1.0}, top_mix={"long_sleeve": 1.0}, bottom_mix={"trousers": 1.0},
+        config.look, hair_style_mix={"long": 1.0}, top_mix={"long_sleeve": 1.0}, bottom_mix={"trousers": 1.0},
         feet_mix={"shoes": 1.0},
     )  # fmt: skip
     look = sample_look(np.random.default_rng(3), look_config, shape.attributes)
@@ -167,7 +167,7 @@ def test_people_rest_on_the_floor_and_never_overlap(body, config):
 
 def test_extreme_poses_are_found_with_a_reported_rejection_rate(body, config):
     rng = np.random.default_rng(5)
-    attempts = [sample_person(rng, body, config.pose, config.body).attempts for _ in range(12)]
+    attempts = [sample_person(rng, body, config.pose, config.body, config.look).attempts for _ in range(12)]
     assert np.mean(attempts) < 5  # most poses pass the self-intersection test on the first tries
 
 

@@ -180,7 +180,7 @@ def test_evaluate_person_maps_a_crop_result_back(monkeypatch: pytest.MonkeyPatch
 def test_family_shards_render_only_that_family() -> None:
     import bench_realism
 
-    from bpgen.config import compose_render_config
+    from bpgen.render.config import compose_render_config
 
     args = bench_realism.parse_args(["--bodies", "mannequin", "--modes", "occlusion", "--families", "bridge,kick"])
     shards = bench_realism.plan_shards(args)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from bpgen.bodies.mannequin import MannequinBody
-from bpgen.collision import bodies_overlap
-from bpgen.config import ConfigError, compose_render_config
+from bpgen.geometry.collision import bodies_overlap
+from bpgen.render.config import ConfigError, compose_render_config
+from bpgen.render.lifecycle import scene_frame_counts
 from bpgen.scene.plan import plan_scene
-from bpgen.shard import scene_frame_counts
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,7 +16,7 @@ import pytest
 from spython.main.parse.parsers import SingularityParser
 
 from bpgen.ops.containers import COPIED, content_hash, planned_builds, print_commands
-from bpgen.ops.site import load_site_config
+from bpgen.run.site import load_site_config
 
 ROOT = Path(__file__).resolve().parent.parent
 PINS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]

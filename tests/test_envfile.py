@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from bpgen.ops.envfile import ENV_FILE, EnvFileError, read_env_file
+from bpgen.settings import ENV_FILE, EnvFileError, read_env_file
 
 
 def test_python_reader_agrees_with_bash_source():

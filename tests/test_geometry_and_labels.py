@@ -4,8 +4,8 @@ from pycocotools import mask as mask_utils
 
 from bpgen.bodies import BodyShape
 from bpgen.bodies.mannequin import MannequinBody
-from bpgen.camera import Camera, fx_from_fov, look_at
-from bpgen.labels import OCCLUDED, VISIBLE, amodal_mask, encode_rle, keypoint_visibility, rle_area_bbox
+from bpgen.geometry.camera import Camera, fx_from_fov, look_at
+from bpgen.geometry.labels import OCCLUDED, VISIBLE, amodal_mask, encode_rle, keypoint_visibility, rle_area_bbox
 
 
 def make_camera(width=64, height=48, fov=60.0, position=(0.0, -5.0, 1.0), target=(0.0, 0.0, 1.0), roll=0.0):

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 import yaml
 
-from bpgen import shard as shards
-from bpgen.config import ConfigError, compose_render_config, load_resolved_config
-from bpgen.keypoints import PERSON_CATEGORY
+from bpgen.geometry.keypoints import PERSON_CATEGORY
+from bpgen.render import lifecycle
+from bpgen.render.config import ConfigError, compose_render_config, load_resolved_config
+from bpgen.run import layout
 
 ROOT = Path(__file__).resolve().parent.parent
 MiB = 1 << 20
@@ -128,17 +129,17 @@ def test_a_frozen_config_past_a_bound_is_refused(tmp_path):
 
 
 def test_images_per_shard_bound_is_one_callable_check():
-    shards.check_images_per_shard(shards.MAX_IMAGES_PER_SHARD, "--images-per-shard")
-    with pytest.raises(shards.ShardLimitError, match=r"--images-per-shard 1000000 is more than .*999,999") as error:
-        shards.check_images_per_shard(shards.MAX_IMAGES_PER_SHARD + 1, "--images-per-shard")
+    layout.check_images_per_shard(layout.MAX_IMAGES_PER_SHARD, "--images-per-shard")
+    with pytest.raises(layout.ShardLimitError, match=r"--images-per-shard 1000000 is more than .*999,999") as error:
+        layout.check_images_per_shard(layout.MAX_IMAGES_PER_SHARD + 1, "--images-per-shard")
     assert "\n" not in str(error.value)
-    assert len(f"{shards.MAX_IMAGES_PER_SHARD:06d}") == 6 and len(f"{shards.MAX_SHARDS - 1:06d}") == 6
+    assert len(f"{layout.MAX_IMAGES_PER_SHARD:06d}") == 6 and len(f"{layout.MAX_SHARDS - 1:06d}") == 6
 
 
 def test_scene_plan_iteration_is_lazy():
     tracemalloc.start()
     try:
-        slots = shards.scene_slots(shards.MAX_IMAGES_PER_SHARD, 1)
+        slots = lifecycle.scene_slots(layout.MAX_IMAGES_PER_SHARD, 1)
         first = [next(slots) for _ in range(3)]
         created, peak = tracemalloc.get_traced_memory()
         assert peak < 16 * 1024, peak  # nothing proportional to 999,999 scenes
@@ -151,13 +152,13 @@ def test_scene_plan_iteration_is_lazy():
         tracemalloc.stop()
     assert first == [(0, 1, 0), (1, 1, 1), (2, 1, 2)]
     assert last == (999_998, 1, 999_998)
-    assert shards.scene_count(shards.MAX_IMAGES_PER_SHARD, 8) == 125_000
+    assert lifecycle.scene_count(layout.MAX_IMAGES_PER_SHARD, 8) == 125_000
 
 
 @pytest.mark.parametrize(("images", "per_scene"), [(10, 4), (3, 8), (8, 8), (17, 1)])
 def test_scene_slots_are_the_old_counts_and_first_frames(images, per_scene):
-    counts = shards.scene_frame_counts(images, per_scene)
-    slots = list(shards.scene_slots(images, per_scene))
+    counts = lifecycle.scene_frame_counts(images, per_scene)
+    slots = list(lifecycle.scene_slots(images, per_scene))
     assert [s.frames for s in slots] == counts and sum(counts) == images
     assert [s.first_frame for s in slots] == [sum(counts[:i]) for i in range(len(counts))]
     assert [s.scene for s in slots] == list(range(len(counts)))
@@ -206,7 +207,7 @@ def reference_assembly(scene_records: list[dict[str, Any]], info: dict[str, Any]
 def test_streamed_assembly_is_byte_identical(tmp_path, scenes):
     records = [fake_scene(s) for s in range(scenes)]
     info = {"description": "bpgen shard 4", "seed": 1, "shard": 4, "note": "é"}
-    counts = shards.assemble_shard(tmp_path, iter(records), info)
+    counts = lifecycle.assemble_shard(tmp_path, iter(records), info)
     coco, frames = reference_assembly(records, info)
     assert (tmp_path / "coco.json").read_text() == coco
     assert (tmp_path / "frames.jsonl").read_text() == frames
@@ -220,7 +221,7 @@ def test_assembly_memory_does_not_grow_with_the_scene_count(tmp_path):
         out.mkdir()
         tracemalloc.start()
         try:
-            shards.assemble_shard(out, (fake_scene(s) for s in range(scenes)), {"description": "x"})
+            lifecycle.assemble_shard(out, (fake_scene(s) for s in range(scenes)), {"description": "x"})
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
@@ -233,9 +234,9 @@ def test_assembly_memory_does_not_grow_with_the_scene_count(tmp_path):
 
 
 def test_saved_scenes_reads_the_checkpoints_one_at_a_time(tmp_path):
-    tmp = shards.prepare_temp_dir(tmp_path, 0, "seed: 1\n")
+    tmp = lifecycle.prepare_temp_dir(tmp_path, 0, "seed: 1\n")
     for scene in range(3):
-        shards.save_scene(tmp, scene, fake_scene(scene))
-    assert [r["scene"] for r in shards.saved_scenes(tmp, 3)] == [0, 1, 2]
+        lifecycle.save_scene(tmp, scene, fake_scene(scene))
+    assert [r["scene"] for r in lifecycle.saved_scenes(tmp, 3)] == [0, 1, 2]
     with pytest.raises(FileNotFoundError, match="scene 3"):
-        list(shards.saved_scenes(tmp, 4))
+        list(lifecycle.saved_scenes(tmp, 4))

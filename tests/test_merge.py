@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from bpgen.config import ConfigError
 from bpgen.merge.build import merge_lock, sample_positions
 from bpgen.merge.config import compose_merge_config
 from bpgen.merge.plan import parse_badlist, plan_shards, split_shards
 from bpgen.merge.stats import PERSON_NAMES, PERSON_NUMBERS, DatasetStats
+from bpgen.render.config import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = [

@@ -14,10 +14,11 @@ import cv2
 import numpy as np
 import pytest
 
-from bpgen.labels import encode_rle, rle_area_bbox
+from bpgen.geometry.labels import encode_rle, rle_area_bbox
 from bpgen.merge.shard_merge import iter_frames
 from bpgen.merge.stats import GARMENTS, PERSON_NAMES, PERSON_NUMBERS, DatasetStats, StatsBuilder, write_plots
-from bpgen.shard import assemble_shard, finalize, temp_dir
+from bpgen.render.lifecycle import assemble_shard, finalize
+from bpgen.run.layout import temp_dir
 
 ATTRIBUTE_KEYS = (*PERSON_NUMBERS, *PERSON_NAMES, "muscle")
 

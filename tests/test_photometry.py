@@ -12,10 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bpgen.config import ConfigError, compose_render_config
-from bpgen.photometry import (
-    PhotoConfig,
-    PhotoSpec,
+from bpgen.photo.config import PhotoConfig, photo_config_from_dict
+from bpgen.photo.develop import (
     apply_depth_of_field,
     apply_noise,
     apply_white_balance,
@@ -23,10 +21,10 @@ from bpgen.photometry import (
     develop,
     focal_length_m,
     focus_distance,
-    photo_config_from_dict,
-    sample_photo,
     white_balance_gains,
 )
+from bpgen.photo.sampling import PhotoSpec, sample_photo
+from bpgen.render.config import ConfigError, compose_render_config
 
 ROOT = Path(__file__).resolve().parent.parent
 OFF = [
@@ -248,8 +246,8 @@ EXPOSURE_PROBE = """
 import dataclasses, json, os, sys
 import numpy as np
 from bpgen.bodies import load_body
-from bpgen.config import compose_render_config
-from bpgen.render import stdout_to
+from bpgen.render.config import compose_render_config
+from bpgen.render.shard import stdout_to
 from bpgen.scene.plan import plan_scene
 from pathlib import Path
 from bpgen.blender.scene import BlenderScene

@@ -1,12 +1,15 @@
 import numpy as np
 import pytest
 
+from bpgen.appearance.config import LookConfig
 from bpgen.bodies import IGNORED_CAPSULE_PAIRS, BodyShape
+from bpgen.bodies.config import BodyConfig
 from bpgen.bodies.mannequin import MannequinBody
-from bpgen.collision import self_collisions
-from bpgen.config import BodyConfig
+from bpgen.geometry.collision import self_collisions
+from bpgen.geometry.rotations import axis_angle_to_matrix, euler_xyz_to_matrix, matrix_to_axis_angle
+from bpgen.poses.config import PoseConfig
 from bpgen.poses.joints import BODY_JOINTS, JOINT_LIMITS, limits_array
-from bpgen.poses.person import PoseConfig, sample_person
+from bpgen.poses.person import sample_person
 from bpgen.poses.sampler import (
     EXTREME,
     NORMAL,
@@ -17,7 +20,6 @@ from bpgen.poses.sampler import (
     sample_joint_angles,
     sample_uniform,
 )
-from bpgen.rotations import axis_angle_to_matrix, euler_xyz_to_matrix, matrix_to_axis_angle
 
 MANNEQUIN = BodyConfig("mannequin")
 ORIENTATIONS = {"upright": 1.0, "tilted": 1.0, "lying": 1.0, "inverted": 1.0, "random": 1.0}
@@ -81,7 +83,7 @@ def test_people_have_no_self_intersection_and_rest_on_or_above_the_floor(body, s
     config = PoseConfig(strategy_mix={strategy: 1.0}, orientation_mix=ORIENTATIONS)
     rng = np.random.default_rng(11)
     for _ in range(3):
-        person = sample_person(rng, body, config, MANNEQUIN)
+        person = sample_person(rng, body, config, MANNEQUIN, LookConfig())
         lowest = person.posed.vertices[:, 2].min()
         assert lowest == pytest.approx(person.angles.lift, abs=1e-6)
         assert lowest >= -1e-9
@@ -102,6 +104,6 @@ def test_rejected_poses_really_intersect(body):
 
 def test_person_sampling_is_deterministic(body):
     config = PoseConfig(strategy_mix={s: 1.0 for s in STRATEGIES}, orientation_mix=ORIENTATIONS)
-    a = sample_person(np.random.default_rng(42), body, config, MANNEQUIN)
-    b = sample_person(np.random.default_rng(42), body, config, MANNEQUIN)
+    a = sample_person(np.random.default_rng(42), body, config, MANNEQUIN, LookConfig())
+    b = sample_person(np.random.default_rng(42), body, config, MANNEQUIN, LookConfig())
     assert np.array_equal(a.posed.vertices, b.posed.vertices) and a.angles.strategy == b.angles.strategy

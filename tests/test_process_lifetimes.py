@@ -21,10 +21,10 @@ import pytest
 
 from bpgen.hostinfo import usable_cpu_ids, usable_cpus
 from bpgen.merge import build
-from bpgen.ops.locks import StaleLock, exclusive_lock, lock_held
-from bpgen.ops.procs import parent_death_signal, parent_death_signal_supported
-from bpgen.ops.run import Run
-from train.launch import DieWithLauncher
+from bpgen.run.directory import Run
+from bpgen.run.locks import StaleLock, exclusive_lock, lock_held
+from bpgen.run.procs import parent_death_signal, parent_death_signal_supported
+from bpgen_train.launch import DieWithLauncher
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["resolution=[64,48]", "samples=4", "denoiser=none", "scene.distractors=[0,1]", "body=mannequin"]
@@ -113,7 +113,7 @@ def test_usable_cpus_follow_slurm_then_affinity():
 HOLD_AND_FORK = """
     import os, sys, time
     from pathlib import Path
-    from bpgen.ops.locks import exclusive_lock
+    from bpgen.run.locks import exclusive_lock
 
     with exclusive_lock(Path(sys.argv[1]), RuntimeError):
         child = os.fork()
@@ -152,7 +152,7 @@ def test_a_lock_held_by_this_process_counts_once(tmp_path: Path):
         assert lock_held(path) and lock_held(path)  # asking does not drop this process's POSIX lock
         with pytest.raises(RuntimeError, match=f"^{os.getpid()}$"), exclusive_lock(path, RuntimeError):
             pass
-        probe = "import sys, pathlib, bpgen.ops.locks as l; print(l.lock_held(pathlib.Path(sys.argv[1])))"
+        probe = "import sys, pathlib, bpgen.run.locks as l; print(l.lock_held(pathlib.Path(sys.argv[1])))"
         seen = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True, cwd=ROOT)
         assert seen.stdout.strip() == "True", seen.stderr
     assert not lock_held(path)
@@ -203,7 +203,7 @@ def test_an_orphan_holding_an_old_style_flock_is_named(tmp_path: Path):
 
 POOL = """
     import time
-    from bpgen.ops.procs import process_pool
+    from bpgen.run.procs import process_pool
 
     with process_pool(2) as pool:
         for _ in range(2):
@@ -214,7 +214,7 @@ POOL = """
 
 POPEN_FROM_A_THREAD = """
     import subprocess, threading, time
-    from bpgen.ops.procs import die_with_parent_preexec
+    from bpgen.run.procs import die_with_parent_preexec
 
     def render():
         subprocess.run(["sleep", "120"], preexec_fn=die_with_parent_preexec(), start_new_session=True)
@@ -250,7 +250,7 @@ LAUNCHER = """
 
     def main(ready):
         import torch.multiprocessing as mp
-        from train.launch import DieWithLauncher
+        from bpgen_train.launch import DieWithLauncher
 
         mp.start_processes(DieWithLauncher(rank), args=(ready,), nprocs=1, start_method="spawn", join=True)
 """

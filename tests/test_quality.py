@@ -1,4 +1,4 @@
-"""Quality presets (configs/quality/, bpgen.quality): composition, validation, what Cycles gets, labels unchanged."""
+"""Quality presets (configs/quality/, bpgen.quality.cycles): composition, validation, what Cycles gets, same labels."""
 
 import json
 import os
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bpgen.config import ConfigError, compose_render_config, load_resolved_config
-from bpgen.quality import KEYS, PRESETS
+from bpgen.quality.cycles import KEYS, PRESETS
+from bpgen.render.config import ConfigError, compose_render_config, load_resolved_config
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESET_FILES = sorted(p.stem for p in (ROOT / "configs" / "quality").glob("*.yaml"))
@@ -73,8 +73,8 @@ def test_a_config_frozen_before_the_presets_names_the_fix(tmp_path):
 SETTINGS_PROBE = """
 import json, os, sys
 from pathlib import Path
-from bpgen.config import compose_render_config
-from bpgen.render import stdout_to
+from bpgen.render.config import compose_render_config
+from bpgen.render.shard import stdout_to
 from bpgen.blender.scene import BlenderScene
 import bpy
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bpgen.ops.run import Run
 from bpgen.ops.slurm import cluster
+from bpgen.run.directory import Run
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["resolution=[64,48]", "samples=4", "denoiser=none", "scene.distractors=[0,1]"]

@@ -12,14 +12,14 @@ import pytest
 from conftest import GOLDEN_DIR
 
 from bpgen.ops.local import cpu_slots, default_workers
-from bpgen.ops.run import Run, RunError, RunSpec
-from bpgen.ops.site import SiteConfig, SiteConfigError, load_site_config, slurm_time_minutes
 from bpgen.ops.slurm.arrays import ArrayChunk, plan_arrays
 from bpgen.ops.slurm.cluster import QueuedJob, parse_scontrol_config, parse_squeue
 from bpgen.ops.slurm.params import afterok, container_runtime, render_array_parameters, stage_job_argv, task_python
 from bpgen.ops.status import RunStatus, format_status, queued_shards, shard_states
 from bpgen.ops.task import child_environment, render_command
-from bpgen.shard import compact_ranges
+from bpgen.run.directory import Run, RunError, RunSpec
+from bpgen.run.layout import compact_ranges
+from bpgen.run.site import SiteConfig, SiteConfigError, load_site_config, slurm_time_minutes
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE_ENV = {

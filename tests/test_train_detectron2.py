@@ -81,7 +81,7 @@ def test_cpu_smoke_trains_resumes_after_a_kill_and_evaluates(merged_run: Path):
 def test_usr1_checkpoints_stops_and_the_next_start_continues(merged_run: Path):
     """What Slurm's --signal=USR1@300 does before the time limit (sent to the step's processes: train_net)."""
     output = merged_run / "train" / "signal"
-    command = [sys.executable, "-m", "train.train_net", "--config-name", "cpu_smoke", "--run", str(merged_run)]
+    command = [sys.executable, "-m", "bpgen_train.train_net", "--config-name", "cpu_smoke", "--run", str(merged_run)]
     command += [f"output_dir={output}", "solver.max_iter=30", "solver.checkpoint_period=100"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     log = output / "log.txt"
@@ -109,13 +109,21 @@ def test_inference_overlays_and_torchscript_export(merged_run: Path, tmp_path: P
     if not (output / "model_final.pth").is_file():
         subprocess.run(train_command(merged_run), capture_output=True, timeout=900, check=True)
     images = merged_run / "dataset" / "images" / "val"
-    infer = [sys.executable, "-m", "train.infer", "--weights", str(output / "model_final.pth"), "--input", str(images)]
+    infer = [
+        sys.executable,
+        "-m",
+        "bpgen_train.infer",
+        "--weights",
+        str(output / "model_final.pth"),
+        "--input",
+        str(images),
+    ]
     result = subprocess.run([*infer, "--output", str(tmp_path / "infer")], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(list((tmp_path / "infer" / "overlays").glob("*.png"))) == len(list(images.iterdir()))
     detections = json.loads((tmp_path / "infer" / "results.json").read_text())
     assert all({"image_id", "bbox", "score", "category_id"} <= set(d) for d in detections)
-    export = [sys.executable, "-m", "train.export", "--weights", str(output / "model_final.pth")]
+    export = [sys.executable, "-m", "bpgen_train.export", "--weights", str(output / "model_final.pth")]
     result = subprocess.run([*export, "--output", str(tmp_path / "ts")], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     import torch
@@ -127,7 +135,7 @@ def test_inference_overlays_and_torchscript_export(merged_run: Path, tmp_path: P
 
 
 def test_clear_errors_for_missing_weights_and_missing_gpu(merged_run: Path, tmp_path: Path):
-    command = [sys.executable, "-m", "train.train_net", "--run", str(merged_run), "--weights-dir", str(tmp_path)]
+    command = [sys.executable, "-m", "bpgen_train.train_net", "--run", str(merged_run), "--weights-dir", str(tmp_path)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and "model.weights=scratch" in result.stderr
     (tmp_path / "R-50.pkl").write_bytes(b"not really")
@@ -136,6 +144,14 @@ def test_clear_errors_for_missing_weights_and_missing_gpu(merged_run: Path, tmp_
 
     if not torch.cuda.is_available():
         assert result.returncode == 2 and "device=cpu" in result.stderr
-    missing = [sys.executable, "-m", "train.train_net", "--run", str(tmp_path / "none"), "--config-name", "cpu_smoke"]
+    missing = [
+        sys.executable,
+        "-m",
+        "bpgen_train.train_net",
+        "--run",
+        str(tmp_path / "none"),
+        "--config-name",
+        "cpu_smoke",
+    ]
     result = subprocess.run(missing, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and "merge the run first" in result.stderr

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bpgen.keypoints import PERSON_CATEGORY
-from train.config import (
+from bpgen.geometry.keypoints import PERSON_CATEGORY
+from bpgen_train.config import (
     TrainConfigError,
     available_configs,
     check_device,
@@ -16,8 +16,8 @@ from train.config import (
     parse_extra_eval,
     resolve_weights,
 )
-from train.data import DatasetError, dataset_spec
-from train.launch import LaunchPlan, expand_hostlist, launch_plan
+from bpgen_train.data import DatasetError, dataset_spec
+from bpgen_train.launch import LaunchPlan, expand_hostlist, launch_plan
 
 
 def test_the_three_configs_compose():

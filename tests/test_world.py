@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 import yaml
 
-from bpgen import render
 from bpgen.bodies.mannequin import MannequinBody
-from bpgen.config import ConfigError, compose_render_config
-from bpgen.ops.envfile import assets_dir_setting
-from bpgen.ops.site import load_site_config
 from bpgen.ops.slurm.params import task_python
-from bpgen.scene import world as world_module
+from bpgen.render import cli as render
+from bpgen.render.config import ConfigError, compose_render_config
+from bpgen.run.site import load_site_config
 from bpgen.scene.plan import plan_scene
-from bpgen.scene.world import (
+from bpgen.settings import assets_dir_setting
+from bpgen.world import assets as world_module
+from bpgen.world.assets import (
     AssetCatalogue,
     AssetsError,
     TextureSet,

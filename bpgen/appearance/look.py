@@ -10,26 +10,12 @@ import numpy as np
 
 from bpgen.appearance.vocabulary import SKIN_TONE_BANDS
 from bpgen.choice import choose
-from bpgen.photometry import srgb_to_linear
+from bpgen.colour import MONK_SKIN_TONES_SRGB, RGB, linear, srgb_hex
 
 if TYPE_CHECKING:
-    from bpgen.config import BodyConfig
+    from bpgen.appearance.config import LookConfig
 
-RGB = tuple[float, float, float]
 
-# Monk Skin Tone scale (Google, CC-BY 4.0): 10 reference tones, sRGB, lightest to darkest.
-MONK_SKIN_TONES_SRGB = (
-    "f6ede4",
-    "f3e7db",
-    "f7ead0",
-    "eadaba",
-    "d7bd96",
-    "a07e56",
-    "825c43",
-    "604134",
-    "3a312a",
-    "292420",
-)
 # Natural hair colours (sRGB, linear-ish base for the hair shader) and the share of grey that age brings.
 HAIR_COLORS_SRGB: dict[str, RGB] = {
     "black": (0.035, 0.03, 0.028),
@@ -47,16 +33,6 @@ IRIS_COLORS_SRGB: dict[str, RGB] = {
     "blue": (0.25, 0.4, 0.6),
     "grey": (0.45, 0.5, 0.52),
 }
-
-
-def srgb_hex(value: str) -> RGB:
-    return (int(value[0:2], 16) / 255.0, int(value[2:4], 16) / 255.0, int(value[4:6], 16) / 255.0)
-
-
-def linear(rgb: RGB) -> RGB:
-    """An sRGB colour as the linear RGB that Blender's shaders take."""
-    c = srgb_to_linear(np.asarray(rgb))
-    return (float(c[0]), float(c[1]), float(c[2]))
 
 
 MONK_LINEAR = np.array([linear(srgb_hex(h)) for h in MONK_SKIN_TONES_SRGB])
@@ -129,7 +105,7 @@ def _hsv(
     return linear(colorsys.hsv_to_rgb(rng.uniform(*hue), rng.uniform(*saturation), rng.uniform(*value)))
 
 
-def sample_fabric(rng: np.random.Generator, config: BodyConfig, kind: str) -> Fabric:
+def sample_fabric(rng: np.random.Generator, config: LookConfig, kind: str) -> Fabric:
     pattern = choose(rng, config.fabric_mix)
     if kind == "shoes":
         pattern = "solid"
@@ -150,7 +126,7 @@ def sample_fabric(rng: np.random.Generator, config: BodyConfig, kind: str) -> Fa
     )
 
 
-def sample_look(rng: np.random.Generator, config: BodyConfig, attributes: dict[str, Any]) -> Look:
+def sample_look(rng: np.random.Generator, config: LookConfig, attributes: dict[str, Any]) -> Look:
     """Draw a look for a person with ``attributes`` (age_years, sex) from the body config's mixes."""
     age = float(attributes.get("age_years", 30.0))
     sex = attributes.get("sex", "female")

@@ -6,7 +6,6 @@ No random numbers are drawn here: every choice comes from the plan.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,24 +14,12 @@ from bpgen.blender.bproc_adapter import load_blenderproc
 from bpgen.blender.mesh import link_object, triangle_mesh
 from bpgen.blender.person import add_person_mesh
 from bpgen.blender.world import build_world, textured_material
-from bpgen.config import RenderConfig
 from bpgen.errors import DeviceError
-from bpgen.quality import DENOISE_PASSES
+from bpgen.quality.cycles import DENOISE_PASSES
 from bpgen.scene.plan import LightSpec, MaterialSpec, ObjectSpec, ScenePlan, WorldSpec
+from bpgen.scene.renderer import RenderedFrame, RenderSettings, person_name
 
 GPU_TYPES = {"auto": ["OPTIX", "CUDA"], "optix": ["OPTIX"], "cuda": ["CUDA"], "cpu": []}
-
-
-@dataclass(frozen=True)
-class RenderedFrame:
-    rgb: np.ndarray  # [H,W,3] uint8
-    depth: np.ndarray  # [H,W] float32, metres along the optical axis (large where nothing was hit)
-    instance_map: np.ndarray  # [H,W] int
-    index_of: dict[str, int]  # object name -> instance index in instance_map
-
-
-def person_name(index: int) -> str:
-    return f"person_{index:02d}"
 
 
 def available_devices() -> dict[str, list[str]]:
@@ -65,8 +52,8 @@ def render_threads(config_threads: int) -> int:
     return usable_cpus()
 
 
-def apply_quality(scene: Any, config: RenderConfig, gpu: bool) -> None:
-    """Samples, denoiser and light paths (``quality=`` preset, bpgen.quality) on a bpy scene whose compositor
+def apply_quality(scene: Any, config: RenderSettings, gpu: bool) -> None:
+    """Samples, denoiser and light paths (``quality=`` preset, bpgen.quality.cycles) on a bpy scene whose compositor
     denoiser (BlenderProc's init adds one) is already gone: Cycles' own denoiser is used instead."""
     quality, cycles = config.cycles, scene.cycles
     cycles.samples = config.samples
@@ -103,7 +90,7 @@ class BlenderScene:
 
     def __init__(
         self,
-        config: RenderConfig,
+        config: RenderSettings,
         segmentation_keys: tuple[str, ...] = ("instance", "name"),
     ) -> None:
         self.config = config
@@ -257,7 +244,7 @@ class BlenderScene:
         camera.data.shift_x = camera.data.shift_y = 0.0
         camera.data.clip_start, camera.data.clip_end = 0.01, 1000.0
         camera.data.animation_data_clear()
-        camera.data.dof.use_dof = False  # depth of field is a post-process (bpgen.photometry): exact masks
+        camera.data.dof.use_dof = False  # depth of field is a post-process (bpgen.photo.develop): exact masks
         scene = bpy.context.scene
         for frame, view in enumerate(plan.frames):
             self.bproc.camera.add_camera_pose(view.camera.cam2world, frame=frame)

@@ -1,6 +1,6 @@
 """Blender node trees for the world (HDRI, physical sky or flat colour) and for textured PBR materials.
 
-Realises ``bpgen.scene.world`` specs; no random number is drawn here.
+Realises ``bpgen.world.assets`` specs; no random number is drawn here.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from bpgen.scene.world import TextureSpec, WorldSpec
+from bpgen.world.assets import TextureSpec, WorldSpec
 
 BOX_BLEND = 0.25  # soft seams where box projection switches faces
 BUMP_DISTANCE_M = 0.02  # relief of a displacement map used as bump (no normal map in the set)

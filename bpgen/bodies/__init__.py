@@ -1,11 +1,13 @@
 """Human bodies: the ``Body`` protocol and its two models, anny (default, realistic) and the mannequin.
 
+The model part of the body: section is ``bodies.config.BodyConfig``; ``python -m bpgen.bodies.anny --build-cache``
+builds anny's model cache (0-setup, image builds).
+
 Nothing outside this package imports anny or mannequin-x; ``load_body(config)`` gives the configured one.
 """
 
 from bpgen.bodies.protocol import (
     IGNORED_CAPSULE_PAIRS,
-    KEYPOINT_DEPTH_TOLERANCE,
     Body,
     BodyAssetError,
     BodyShape,
@@ -17,7 +19,6 @@ from bpgen.bodies.protocol import (
 
 __all__ = [
     "IGNORED_CAPSULE_PAIRS",
-    "KEYPOINT_DEPTH_TOLERANCE",
     "Body",
     "BodyAssetError",
     "BodyShape",

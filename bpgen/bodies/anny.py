@@ -30,14 +30,14 @@ from bpgen.bodies.anny_surface import AnnyTopology, dress_anny
 from bpgen.bodies.joint_map import SMPL_JOINTS, JointMap
 from bpgen.bodies.protocol import CAPSULES, BodyAssetError, BodyShape, PosedBody, capsules_from_joints
 from bpgen.choice import choose
-from bpgen.collision import segment_distances
+from bpgen.geometry.collision import segment_distances
+from bpgen.geometry.keypoints import FOOT_KEYPOINTS
 
 if TYPE_CHECKING:
     from bpgen.appearance.look import Look
-    from bpgen.config import BodyConfig
+    from bpgen.bodies.config import BodyConfig
 
 # anny's regressor order -> COCO-17, then COCO-WholeBody's foot order (left big toe, small toe, heel, right ...)
-FOOT_ORDER = ("left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel")
 PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
 # anny's gender value for each sex: clearly on one side of anny's 0.5 boys/girls split
 GENDER_RANGE = {"male": (0.0, 0.4), "female": (0.6, 1.0)}
@@ -47,7 +47,7 @@ STAMP_NAME = "bpgen-cache.json"
 
 def cache_dir() -> Path:
     """Where anny's model cache lives: BPGEN_CACHE_DIR/anny (environment.sh; relative to the project)."""
-    from bpgen.ops.envfile import path_setting
+    from bpgen.settings import path_setting
 
     root = path_setting("BPGEN_CACHE_DIR", "./cache")
     assert root is not None
@@ -100,6 +100,7 @@ class AnnyBody:
     """Anny's full rig and topology (13,718 vertices, 104 bones), float32 on the CPU."""
 
     name = "anny"
+    takes_look = True
 
     def __init__(self, directory: Path | None = None) -> None:
         directory = cache_dir() if directory is None else directory
@@ -122,7 +123,7 @@ class AnnyBody:
         model = self._model
         self._keypoints = anny.KeypointsRegressor.coco(model)
         labels = list(self._keypoints.labels)
-        order = [labels.index(n) for n in labels[:17]] + [labels.index(n) for n in FOOT_ORDER]
+        order = [labels.index(n) for n in labels[:17]] + [labels.index(n) for n in FOOT_KEYPOINTS]
         self._regressor = self._keypoints.regression_weights.detach().cpu().numpy().astype(np.float64)[order]
         self._anthropometry = anny.Anthropometry(model)
         self.joint_map = JointMap(model.bone_labels, np.asarray(model.bone_parents))

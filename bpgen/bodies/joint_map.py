@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bpgen.poses.joints import BODY_JOINTS
-from bpgen.rotations import axis_angle_to_matrix, rotation_between
+from bpgen.geometry.keypoints import BODY_JOINTS
+from bpgen.geometry.rotations import axis_angle_to_matrix, rotation_between
 
 # SMPL-X body joints (pelvis first) and their parents: the kinematic tree of the sampler's angles.
 SMPL_JOINTS = ("Pelvis", *BODY_JOINTS)  # the pelvis, then the sampler's 21 joints in their order

@@ -16,18 +16,19 @@ from bpgen.bodies.protocol import (
     capsules_from_joints,
     limb_length,
 )
-from bpgen.keypoints import COCO_KEYPOINTS, JOINT_KEYPOINTS
-from bpgen.rotations import Y_UP_TO_Z_UP
+from bpgen.geometry.keypoints import COCO_KEYPOINTS, JOINT_KEYPOINTS
+from bpgen.geometry.rotations import Y_UP_TO_Z_UP
 
 if TYPE_CHECKING:
     from bpgen.appearance.look import Look
-    from bpgen.config import BodyConfig
+    from bpgen.bodies.config import BodyConfig
 
 
 class MannequinBody:
     """mannequin-x's skinned "wooden" mannequin (Apache-2.0, ships in its wheel)."""
 
     name = "mannequin"
+    takes_look = False  # one material from the scene plan
     num_shape = 10
 
     def __init__(self) -> None:

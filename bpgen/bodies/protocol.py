@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from bpgen.collision import Capsules
 from bpgen.errors import UserError
-from bpgen.keypoints import FACE_KEYPOINTS, JOINT_KEYPOINTS
+from bpgen.geometry.collision import Capsules
 
 if TYPE_CHECKING:
     from bpgen.appearance.look import Look
-    from bpgen.config import BodyConfig
+    from bpgen.bodies.config import BodyConfig
 
 # Capsules between joints (names) with nominal radii (m) for a 1.72 m mannequin. End names may be
 # "<joint>+<joint>" for an extrapolated tip: the first joint plus the offset from the second to the first.
@@ -66,11 +65,6 @@ _CAPSULE_LINKS = (
 )
 NOMINAL_RADII = np.array([radius for _, _, radius in CAPSULES])
 NOMINAL_LIMB_LENGTH = 1.245  # limb_length() of the neutral mannequin (shape 0), which the radii fit
-# Depth tolerance (m) of each COCO keypoint's visibility test: how far behind the visible surface it may
-# lie (joints sit inside the limb, face landmarks on the surface).
-KEYPOINT_DEPTH_TOLERANCE = {n: 0.03 for n in FACE_KEYPOINTS} | {
-    n: 0.11 if "hip" in n else 0.08 if "shoulder" in n or "knee" in n else 0.06 for n in JOINT_KEYPOINTS
-}
 
 
 def _ignored_capsule_pairs(count: int, links: tuple[tuple[int, int], ...], steps: int = 2) -> np.ndarray:
@@ -154,6 +148,7 @@ class Body(Protocol):
     """A parametric human body."""
 
     name: str
+    takes_look: bool  # whether people of this body get a drawn ``Look`` (skin, hair, clothes)
 
     def sample_shape(self, rng: np.random.Generator, config: BodyConfig) -> BodyShape:
         """Draw who the person is (shape coefficients and attributes)."""

@@ -17,13 +17,13 @@ from bpgen.errors import UserError, report
 from bpgen.merge.build import MergeError, merge_run
 from bpgen.merge.check import check_dataset
 from bpgen.merge.config import compose_merge_config
-from bpgen.ops.run import Run
 from bpgen.progress import log
-from bpgen.shard import resolved_yaml
+from bpgen.run.directory import Run
+from bpgen.run.layout import resolved_yaml
 
 
 def resolve_run_dir(run: str) -> Path:
-    from bpgen.ops.site import load_site_config
+    from bpgen.run.site import load_site_config
 
     return Run.find(run, load_site_config().data_root).path
 

@@ -6,8 +6,8 @@ so a failed or interrupted merge leaves the previous dataset (if any) untouched;
 at the same time is refused (lock file). The same inputs give byte-identical files.
 
 A merge killed at any point, SIGKILL included, leaves the previous dataset whole and nothing that blocks the
-next merge: the pool's workers die with the merge (``bpgen.ops.procs``) and never hold its lock
-(``bpgen.ops.locks``); the next merge repairs or removes what the killed one left (``recover_interrupted``).
+next merge: the pool's workers die with the merge (``bpgen.run.procs``) and never hold its lock
+(``bpgen.run.locks``); the next merge repairs or removes what the killed one left (``recover_interrupted``).
 """
 
 from __future__ import annotations
@@ -37,11 +37,11 @@ from bpgen.merge.config import MergeConfig
 from bpgen.merge.plan import SPLITS, parse_badlist, plan_shards, split_shards
 from bpgen.merge.shard_merge import ShardError, ShardResult, ShardTask, merge_shard
 from bpgen.merge.stats import DatasetStats, write_plots
-from bpgen.ops.locks import exclusive_lock
-from bpgen.ops.procs import process_pool
-from bpgen.ops.run import Run
 from bpgen.progress import log
-from bpgen.shard import DONE, compact_ranges, shard_dir, shard_name
+from bpgen.run.directory import Run
+from bpgen.run.layout import DONE, compact_ranges, shard_dir, shard_name
+from bpgen.run.locks import exclusive_lock
+from bpgen.run.procs import process_pool
 
 DATASET = "dataset"
 
@@ -403,7 +403,7 @@ def _draw_figures(
 ) -> None:
     write_plots(stats, per_shard, tmp / "plots")
     if samples:
-        from bpgen.preview import sheet_of
+        from bpgen.preview.sheet import sheet_of
 
         atomic_write_image(tmp / "contact_sheet.png", sheet_of(samples))
 

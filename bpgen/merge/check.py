@@ -12,10 +12,10 @@ import numpy as np
 import orjson
 from pycocotools import mask as mask_utils
 
-from bpgen.labels import pycocotools_rle
+from bpgen.geometry.labels import pycocotools_rle
 from bpgen.merge.plan import SPLITS
 from bpgen.merge.stats import DatasetStats, StatsBuilder
-from bpgen.shard import DONE, shard_dir
+from bpgen.run.layout import DONE, shard_dir
 
 MAX_REPORTED = 20
 

@@ -21,7 +21,7 @@ import numpy as np
 import orjson
 
 from bpgen.errors import UserError
-from bpgen.labels import pycocotools_rle
+from bpgen.geometry.labels import pycocotools_rle
 from bpgen.merge.plan import ShardPlan, merged_name
 from bpgen.merge.stats import DatasetStats, StatsBuilder
 

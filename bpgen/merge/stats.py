@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from bpgen.appearance.vocabulary import BOTTOMS, FEET, HAIR_COLORS, HAIR_STYLES, SEXES, SKIN_TONE_BANDS, TOPS
-from bpgen.keypoints import COCO_KEYPOINTS
+from bpgen.geometry.keypoints import COCO_KEYPOINTS
 
 MAX_PERSONS = 20  # persons-per-image histogram: 0 .. 19, and 20 or more in the last bin
 UNIT_BINS = np.linspace(0.0, 1.0, 21)
@@ -258,7 +258,7 @@ def write_plots(stats: DatasetStats, per_shard: list[dict[str, Any]], directory:
         counts = getattr(stats, key)
         fig, ax = plt.subplots(figsize=(6, 3.5))
         if key == "skin_tone":  # one bar per Monk band, in its colour
-            from bpgen.appearance.look import MONK_SKIN_TONES_SRGB
+            from bpgen.colour import MONK_SKIN_TONES_SRGB
 
             bands = np.arange(1, len(bins))
             ax.bar(bands, counts[:-1], width=0.9, color=[f"#{c}" for c in MONK_SKIN_TONES_SRGB], edgecolor="0.3")

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bpgen.errors import UserError, report
-from bpgen.ops.locks import lock_held
-from bpgen.ops.run import Run, RunError
-from bpgen.ops.site import load_site_config
+from bpgen.run.directory import Run, RunError
+from bpgen.run.locks import lock_held
+from bpgen.run.site import load_site_config
 
 DAY = 86400.0
 QUEUE_UNKNOWN = "unless a queued job still needs it: queue unknown"

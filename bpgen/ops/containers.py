@@ -5,7 +5,7 @@ and renamed into place; cache and temp dirs come from environment.sh. An image w
 label equals the hash of its inputs (def file, pyproject.toml, the Detectron2 spec, the project files it copies)
 is up to date and skipped. ``--print`` shows the exact commands without running anything.
 
-Standard library only, like everything it imports (``bpgen.ops.site``, ``envfile``, ``errors``): ``./1-build`` runs
+Standard library only, like everything it imports (``bpgen.run.site``, ``envfile``, ``errors``): ``./1-build`` runs
 with the build host's python3, without ./0-setup's venv. ``find_runtime`` is the one choice of the container runtime.
 """
 
@@ -24,10 +24,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bpgen.errors import UserError, report
-from bpgen.ops.site import SiteConfig, load_site_config
+from bpgen.run.site import SiteConfig, load_site_config
 
 IMAGES = ("render", "train")
-COPIED = ("pyproject.toml", "README.md", "environment.sh", "bpgen", "train", "configs", "jobs")  # the defs' %files
+COPIED = (
+    "pyproject.toml",
+    "README.md",
+    "environment.sh",
+    "bpgen",
+    "bpgen_train",
+    "configs",
+    "jobs",
+)  # the defs' %files
 RUNTIMES = ("apptainer", "singularity")  # same CLI; the first one present wins
 
 

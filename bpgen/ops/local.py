@@ -4,9 +4,9 @@ Each worker owns a disjoint set of this process's CPUs (its render threads = tha
 as on Slurm (same command, same frozen config). One local run per run directory at a time (a lock file).
 
 The render processes end with this one, even when it is killed with SIGKILL (each asks the kernel for SIGKILL
-when the pool thread that started and waits for it ends: ``bpgen.ops.procs``), so a rerun never renders a shard
+when the pool thread that started and waits for it ends: ``bpgen.run.procs``), so a rerun never renders a shard
 that a leftover process is still writing. They never hold the run's lock: it is a POSIX lock, which stays with
-this process (``bpgen.ops.locks``), and they are started with exec and close every inherited descriptor.
+this process (``bpgen.run.locks``), and they are started with exec and close every inherited descriptor.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from pathlib import Path
 
 from bpgen.errors import UserError
 from bpgen.hostinfo import usable_cpu_ids
-from bpgen.ops.locks import exclusive_lock, lock_held
-from bpgen.ops.procs import die_with_parent_preexec
-from bpgen.ops.run import Run
 from bpgen.ops.task import child_environment, render_command
 from bpgen.progress import log
+from bpgen.run.directory import Run
+from bpgen.run.locks import exclusive_lock, lock_held
+from bpgen.run.procs import die_with_parent_preexec
 
 
 class LocalRunBusy(UserError, RuntimeError):

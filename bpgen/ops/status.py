@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bpgen.ops.slurm.cluster import QueuedJob
-from bpgen.shard import compact_ranges
+from bpgen.run.layout import compact_ranges
 
 STATES = ("done", "running", "pending", "failed", "not submitted")
 

@@ -19,14 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from bpgen import shard as shards
 from bpgen.atomic import unwritable_reason
-from bpgen.config import RenderConfig, compose_render_config
 from bpgen.errors import UserError, report
 from bpgen.hostinfo import usable_cpus
 from bpgen.ops.local import LocalRunBusy, default_workers, local_lock, run_local, running_locally
-from bpgen.ops.run import Run, RunError, RunSpec, check_run_name
-from bpgen.ops.site import SiteConfig, load_site_config
 from bpgen.ops.slurm import cluster
 from bpgen.ops.slurm.arrays import ArrayChunk, plan_arrays
 from bpgen.ops.slurm.params import (
@@ -47,7 +43,11 @@ from bpgen.ops.status import (
     submitted_shards,
 )
 from bpgen.progress import log
-from bpgen.shard import compact_ranges
+from bpgen.render.config import RenderConfig, compose_render_config
+from bpgen.run import layout
+from bpgen.run.directory import Run, RunError, RunSpec, check_run_name
+from bpgen.run.layout import compact_ranges
+from bpgen.run.site import SiteConfig, load_site_config
 
 DEFAULT_IMAGES_PER_SHARD = 100
 STAGES_AFTER = {"merge": ("merge",), "train": ("merge", "train")}
@@ -100,13 +100,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.status is None and args.shards is None:
         parser.error("--shards is required (or --status RUN)")
-    if args.images_per_shard > shards.MAX_IMAGES_PER_SHARD:
+    if args.images_per_shard > layout.MAX_IMAGES_PER_SHARD:
         parser.error(
             f"--images-per-shard {args.images_per_shard} is more than a shard can name "
-            f"({shards.MAX_IMAGES_PER_SHARD:,}: 6-digit image names); use more --shards"
+            f"({layout.MAX_IMAGES_PER_SHARD:,}: 6-digit image names); use more --shards"
         )
-    if args.shards is not None and args.shards > shards.MAX_SHARDS:
-        parser.error(f"--shards {args.shards} is more than a run can name ({shards.MAX_SHARDS}: 6-digit shard ids)")
+    if args.shards is not None and args.shards > layout.MAX_SHARDS:
+        parser.error(f"--shards {args.shards} is more than a run can name ({layout.MAX_SHARDS}: 6-digit shard ids)")
     return args
 
 
@@ -138,7 +138,7 @@ def make_plan(site: SiteConfig, args: argparse.Namespace, locks: contextlib.Exit
     config, resolved = compose_render_config(args.overrides, assets_dir=site.assets_dir)  # freezes the library
     local = args.local or not cluster.slurm_available()
     check_device(config, site, local)
-    text = shards.config_text(resolved, args.images_per_shard)
+    text = layout.config_text(resolved, args.images_per_shard)
     spec = RunSpec(name, args.shards, args.images_per_shard, tuple(args.overrides), text)
     run = Run.named(name, site.data_root)
     problem = unwritable_reason(run.path)

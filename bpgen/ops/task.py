@@ -4,7 +4,7 @@ The shard renders in a child process (``python -m bpgen.render``) so Blender's t
 finished task and a signal to the task does not depend on Blender. Under Slurm the task is a submitit
 ``Checkpointable``: on the time-limit or preemption signal (USR2) it requeues itself, and the requeued task
 resumes the shard at its first unfinished scene. The render process ends with the task process
-(``bpgen.ops.procs``), also where no Slurm process tracking would end it.
+(``bpgen.run.procs``), also where no Slurm process tracking would end it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from submitit.helpers import Checkpointable
 
 from bpgen.hostinfo import slurm_cpus
-from bpgen.ops.procs import die_with_parent_preexec
+from bpgen.run.procs import die_with_parent_preexec
 
 GPU_VISIBILITY = ("CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")

@@ -20,29 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-BODY_JOINTS = (
-    "L_Hip",
-    "R_Hip",
-    "Spine1",
-    "L_Knee",
-    "R_Knee",
-    "Spine2",
-    "L_Ankle",
-    "R_Ankle",
-    "Spine3",
-    "L_Foot",
-    "R_Foot",
-    "Neck",
-    "L_Collar",
-    "R_Collar",
-    "Head",
-    "L_Shoulder",
-    "R_Shoulder",
-    "L_Elbow",
-    "R_Elbow",
-    "L_Wrist",
-    "R_Wrist",
-)  # (SMPL-X body_pose order; index i drives joint i + 1 of the skeleton)
+from bpgen.geometry.keypoints import BODY_JOINTS
 
 Range = tuple[float, float]
 

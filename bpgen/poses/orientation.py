@@ -6,7 +6,7 @@ import numpy as np
 
 from bpgen.bodies import PosedBody
 from bpgen.choice import choose
-from bpgen.rotations import axis_angle_to_matrix, random_rotation, rot_y, rot_z, rotation_between
+from bpgen.geometry.rotations import axis_angle_to_matrix, random_rotation, rot_y, rot_z, rotation_between
 
 ORIENTATION_MODES = ("upright", "tilted", "lying", "inverted", "random")
 UP = np.array([0.0, 0.0, 1.0])

@@ -10,24 +10,14 @@ import numpy as np
 from bpgen.appearance.look import Look, sample_look
 from bpgen.bodies import IGNORED_CAPSULE_PAIRS, Body, BodyShape, PosedBody
 from bpgen.choice import choose
-from bpgen.collision import self_collisions
+from bpgen.geometry.collision import self_collisions
+from bpgen.poses.config import PoseConfig
 from bpgen.poses.orientation import body_orientation, inversion_deg
 from bpgen.poses.sampler import JointAngles, sample_joint_angles
 
 if TYPE_CHECKING:
-    from bpgen.config import BodyConfig
-
-
-@dataclass(frozen=True)
-class PoseConfig:
-    """How poses are drawn (mirrors configs/pose/*.yaml)."""
-
-    strategy_mix: dict[str, float]
-    orientation_mix: dict[str, float]
-    extreme_probability: float = 0.6
-    family_jitter_deg: float = 8.0
-    max_attempts: int = 100
-    self_collision_shrink: float = 0.85
+    from bpgen.appearance.config import LookConfig
+    from bpgen.bodies.config import BodyConfig
 
 
 @dataclass(frozen=True)
@@ -60,7 +50,9 @@ class Person:
         return self.posed.joint("Pelvis")
 
 
-def sample_person(rng: np.random.Generator, body: Body, config: PoseConfig, body_config: BodyConfig) -> Person:
+def sample_person(
+    rng: np.random.Generator, body: Body, config: PoseConfig, body_config: BodyConfig, look_config: LookConfig
+) -> Person:
     """Draw shape, look and pose until the pose has no self-intersection, dress the body, orient it and rest
     it on the floor (its lowest point: sole, shoe, hair or hand).
 
@@ -70,7 +62,7 @@ def sample_person(rng: np.random.Generator, body: Body, config: PoseConfig, body
     # other self-intersection rejections) still gets the same poses and orientations from the same seed
     identity, poses, orientation = rng.spawn(3)
     shape = body.sample_shape(identity, body_config)
-    look = sample_look(identity, body_config, shape.attributes) if body_config.name != "mannequin" else None
+    look = sample_look(identity, look_config, shape.attributes) if body.takes_look else None
     for attempt in range(1, config.max_attempts + 1):
         strategy = choose(poses, config.strategy_mix)
         angles = sample_joint_angles(

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bpgen.geometry.rotations import euler_xyz_to_matrix, matrix_to_axis_angle
 from bpgen.poses.families import FAMILIES, PoseFamily
 from bpgen.poses.joints import BODY_JOINTS, joint_index, limits_array
-from bpgen.rotations import euler_xyz_to_matrix, matrix_to_axis_angle
 
 BASE_STRATEGIES = ("uniform", "extreme")
 STRATEGIES = BASE_STRATEGIES + tuple(FAMILIES)

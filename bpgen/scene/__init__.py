@@ -1,1 +1,7 @@
-"""Scene planning (numpy only): everything random about a scene is decided here, Blender only builds it."""
+"""Scene planning (numpy only): everything random about a scene is decided here, Blender only builds it.
+
+Public API (import from the modules):
+  ``plan``      ``plan_scene`` -> ``ScenePlan`` (people, objects, lights, world, cameras, photometry per frame)
+  ``config``    the mode:, scene: and camera: sections, and ``PlanConfig`` (what a plan reads of the config)
+  ``renderer``  the renderer boundary: ``Renderer``, ``RenderSettings``, ``RenderedFrame``, ``person_name``
+"""

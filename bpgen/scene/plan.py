@@ -13,13 +13,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from bpgen.bodies import Body
-from bpgen.camera import Camera, fx_from_fov, look_at
 from bpgen.choice import choose
-from bpgen.collision import bodies_overlap, spheres_hit_capsules
-from bpgen.config import RenderConfig
-from bpgen.photometry import PhotoSpec, blackbody_color, sample_photo
+from bpgen.colour import blackbody_color
+from bpgen.geometry.camera import Camera, fx_from_fov, look_at
+from bpgen.geometry.collision import bodies_overlap, spheres_hit_capsules
+from bpgen.photo.sampling import PhotoSpec, sample_photo
 from bpgen.poses.person import Person, sample_person
-from bpgen.scene.world import TextureSpec, WorldSpec, load_catalogue, sample_texture, sample_world
+from bpgen.scene.config import PlanConfig
+from bpgen.world.assets import TextureSpec, WorldSpec, load_catalogue, sample_texture, sample_world
 
 PATTERNS = ("plain", "noise", "checker", "voronoi", "wave", "brick")
 PRIMITIVES = ("CUBE", "CYLINDER", "CONE", "SPHERE", "MONKEY")
@@ -107,7 +108,7 @@ def sample_material(rng: np.random.Generator, patterns: tuple[str, ...] = PATTER
     )
 
 
-def _place_people(rng: np.random.Generator, body: Body, config: RenderConfig) -> tuple[list[Person], int, int]:
+def _place_people(rng: np.random.Generator, body: Body, config: PlanConfig) -> tuple[list[Person], int, int]:
     """Draw the people and place them on the floor without interpenetration."""
     low, high = config.mode.people
     count = int(rng.integers(low, high + 1))
@@ -115,7 +116,7 @@ def _place_people(rng: np.random.Generator, body: Body, config: RenderConfig) ->
     people: list[Person] = []
     attempts = dropped = 0
     for person_rng in rng.spawn(count):  # one stream per person: the i-th person draws the same on any body
-        person = sample_person(person_rng, body, config.pose, config.body)
+        person = sample_person(person_rng, body, config.pose, config.body, config.look)
         attempts += person.attempts
         center = person.posed.vertices.mean(axis=0)
         for _try in range(30):
@@ -144,7 +145,7 @@ def _group_sphere(people: list[Person]) -> tuple[np.ndarray, float]:
 
 def _objects(
     rng: np.random.Generator,
-    config: RenderConfig,
+    config: PlanConfig,
     people: list[Person],
     center: np.ndarray,
     radius: float,
@@ -214,7 +215,7 @@ def direction_from(azimuth: float, elevation: float) -> np.ndarray:
 
 def _camera(
     rng: np.random.Generator,
-    config: RenderConfig,
+    config: PlanConfig,
     viewpoint: str,
     people: list[Person],
     center: np.ndarray,
@@ -272,7 +273,7 @@ def _camera_clear(camera: Camera, people: list[Person], objects: list[ObjectSpec
     return True
 
 
-def plan_scene(rng: np.random.Generator, config: RenderConfig, body: Body, frames: int) -> ScenePlan:
+def plan_scene(rng: np.random.Generator, config: PlanConfig, body: Body, frames: int) -> ScenePlan:
     """Draw one scene with ``frames`` camera frames."""
     # independent streams: people, objects and lights, cameras, photometry, world and surfaces; so changing the
     # body model or how many attempts a pose took leaves the other draws of the scene as they were

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from bpgen.ops.containers import find_runtime
-from bpgen.ops.site import SiteConfig, StageResources
 from bpgen.ops.slurm.arrays import ArrayChunk
-from bpgen.shard import compact_ranges
+from bpgen.run.layout import compact_ranges
+from bpgen.run.site import SiteConfig, StageResources
 
 SIGNAL_DELAY_S = 120  # USR2 this long before the time limit: the task requeues itself; the shard resumes
 

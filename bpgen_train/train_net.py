@@ -1,4 +1,6 @@
-"""Train Detectron2 on a merged bpgen dataset: ``python -m train.train_net --config-name NAME --run RUN [overrides]``.
+"""Train Detectron2 on a merged bpgen dataset.
+
+``python -m bpgen_train.train_net --config-name NAME --run RUN [overrides]``.
 
 Every start resumes from the last checkpoint in the output directory. SIGUSR1 (``#SBATCH --signal=USR1@300``
 before the time limit, or preemption) makes all ranks stop at the same iteration, save a checkpoint and, under
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bpgen.errors import UserError, report
-from train.config import (
+from bpgen_train.config import (
     TrainConfig,
     TrainConfigError,
     check_device,
@@ -26,8 +28,8 @@ from train.config import (
     parse_extra_eval,
     resolve_weights,
 )
-from train.data import DatasetError, DatasetSpec, dataset_spec
-from train.launch import DieWithLauncher, launch_plan
+from bpgen_train.data import DatasetError, DatasetSpec, dataset_spec
+from bpgen_train.launch import DieWithLauncher, launch_plan
 
 STOPPED = 3
 STOPPED_MARKER = "STOPPED_BY_SIGNAL"
@@ -141,7 +143,7 @@ def run_training(
     from detectron2.engine import default_setup
     from detectron2.utils import comm
 
-    from train.data import register_bpgen
+    from bpgen_train.data import register_bpgen
 
     signal.signal(signal.SIGUSR1, _request_stop)
     register_bpgen(spec)
@@ -181,7 +183,7 @@ def default_output_dir(config: TrainConfig, spec: DatasetSpec) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.train_net", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bpgen_train.train_net", description=__doc__.splitlines()[0])
     parser.add_argument("--config-name", default="mask_rcnn_R_50_FPN", help="a file of configs/train/ (no .yaml)")
     parser.add_argument("--run", help="run directory or name whose RUN/dataset to train on (or dataset=PATH)")
     parser.add_argument("--eval-only", action="store_true", help="evaluate the last checkpoint on val")
@@ -229,14 +231,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dataset_dir(run: str) -> Path:
-    from bpgen.ops.run import Run
-    from bpgen.ops.site import load_site_config
+    from bpgen.run.directory import Run
+    from bpgen.run.site import load_site_config
 
     return Run.find(run, load_site_config().data_root).dataset_dir
 
 
 def _weights_dir() -> Path:
-    from bpgen.ops.site import load_site_config
+    from bpgen.run.site import load_site_config
 
     return load_site_config().weights_dir
 

@@ -1,4 +1,4 @@
-"""Run a trained model on images: ``python -m train.infer --weights W --input DIR --output DIR``.
+"""Run a trained model on images: ``python -m bpgen_train.infer --weights W --input DIR --output DIR``.
 
 Writes one overlay PNG per image (boxes, masks, skeletons) under OUTPUT/overlays/ and the detections as a COCO
 results file OUTPUT/results.json (bbox, score, category_id, RLE segmentation, keypoints; image_id = the image's
@@ -37,8 +37,8 @@ def load_predictor(weights: Path, config_file: Path | None, device: str | None, 
 def person_metadata() -> Any:
     from detectron2.data import MetadataCatalog
 
-    from bpgen.keypoints import COCO_FLIP_MAP, COCO_KEYPOINTS, COCO_SKELETON
-    from train.data import keypoint_metadata
+    from bpgen.geometry.keypoints import COCO_FLIP_MAP, COCO_KEYPOINTS, COCO_SKELETON
+    from bpgen_train.data import keypoint_metadata
 
     metadata = MetadataCatalog.get("bpgen_inference")
     if not hasattr(metadata, "thing_classes"):
@@ -50,7 +50,7 @@ def coco_results(instances: Any, image_id: int) -> list[dict[str, Any]]:
     """Detections of one image in COCO's results format."""
     import numpy as np
 
-    from bpgen.labels import encode_rle
+    from bpgen.geometry.labels import encode_rle
 
     boxes = instances.pred_boxes.tensor.numpy() if instances.has("pred_boxes") else np.zeros((0, 4))
     scores = instances.scores.numpy().tolist()
@@ -73,7 +73,7 @@ def coco_results(instances: Any, image_id: int) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.infer", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bpgen_train.infer", description=__doc__.splitlines()[0])
     parser.add_argument("--weights", type=Path, required=True, help="a checkpoint, e.g. RUN/train/NAME/model_final.pth")
     parser.add_argument("--input", type=Path, required=True, help="a directory of .jpg/.png images")
     parser.add_argument("--output", type=Path, required=True, help="where overlays/ and results.json go")

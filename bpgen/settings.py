@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bpgen.errors import UserError
 
-ENV_FILE = Path(__file__).resolve().parents[2] / "environment.sh"
+ENV_FILE = Path(__file__).resolve().parents[1] / "environment.sh"
 _LINE = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]*)=\$\{(?P=name):-(?P<default>[^}]*)\}\s*(?:#.*)?$")
 
 
@@ -37,7 +37,7 @@ def path_setting(
     name: str, default: str = "", path: Path = ENV_FILE, environ: dict[str, str] | None = None
 ) -> Path | None:
     """One path of environment.sh (the environment wins; relative to the checkout; ``~`` expanded), or None when
-    empty. For the render core, which must not need the rest of the site config (``bpgen.ops.site``)."""
+    empty. For the render core, which must not need the rest of the site config (``bpgen.run.site``)."""
     path = Path(path).resolve()
     environ = dict(os.environ) if environ is None else environ
     values = read_env_file(path, environ) if path.is_file() else environ

@@ -1,14 +1,5 @@
-"""A run directory: the frozen config, the run manifest, the submissions made for it, and its shards.
-
-``RUN/`` holds
-  run.yaml           name, shard count, images per shard, the overrides it was composed from, creation time
-  config.yaml        the resolved render config every shard renders with (frozen at the first submission)
-  environment.sh     the environment.sh values of the latest submission (NAME=${NAME:-value} lines)
-  submissions.jsonl  one line per sbatch / local run: job id, and for arrays the shard of each task
-  shards/            shard_<K>/ (DONE.json when complete), .shard_<K>.tmp/ while rendering
-  slurm/             submitit's folder: sbatch scripts, task pickles, logs <array job>_<task>_0_log.out
-  logs/              merge/train job logs and local-run shard logs
-"""
+"""A run directory (``bpgen.run.layout`` names its files): the frozen config, the run manifest, the submissions
+made for it, and its shards."""
 
 from __future__ import annotations
 
@@ -27,10 +18,11 @@ from typing import Any
 
 import yaml
 
-from bpgen import shard as shards
 from bpgen.atomic import atomic_write_text
 from bpgen.errors import UserError
-from bpgen.ops.locks import waiting_lock
+from bpgen.hostinfo import utc_now
+from bpgen.run import layout
+from bpgen.run.locks import waiting_lock
 
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -90,24 +82,24 @@ class Run:
 
     @property
     def shards_dir(self) -> Path:
-        return self.path / "shards"
+        return layout.shards_dir(self.path)
 
     @property
     def dataset_dir(self) -> Path:
-        return self.path / "dataset"
+        return layout.dataset_dir(self.path)
 
     @property
     def merge_lock_path(self) -> Path:
-        return self.path / ".merge.lock"
+        return self.path / layout.MERGE_LOCK
 
     @property
     def local_lock_path(self) -> Path:
-        return self.path / ".local.lock"
+        return self.path / layout.LOCAL_LOCK
 
     @property
     def submit_lock_path(self) -> Path:
         """Next to the run directory, so it exists before the run does."""
-        return self.path.parent / f".{self.name}.submit.lock"
+        return layout.submit_lock(self.path)
 
     @contextlib.contextmanager
     def submission_lock(self) -> Iterator[None]:
@@ -133,27 +125,27 @@ class Run:
 
     @property
     def config_path(self) -> Path:
-        return self.path / "config.yaml"
+        return self.path / layout.CONFIG
 
     @property
     def slurm_dir(self) -> Path:
-        return self.path / "slurm"
+        return self.path / layout.SLURM
 
     @property
     def logs_dir(self) -> Path:
-        return self.path / "logs"
+        return self.path / layout.LOGS
 
     @property
     def submissions_path(self) -> Path:
-        return self.path / "submissions.jsonl"
+        return self.path / layout.SUBMISSIONS
 
     def exists(self) -> bool:
-        return (self.path / "run.yaml").is_file()
+        return (self.path / layout.RUN_MANIFEST).is_file()
 
     def manifest(self) -> dict[str, Any]:
         if not self.exists():
             raise RunError(f"{self.path} is not a bpgen run (no run.yaml); start it with ./2-submit --run NAME")
-        data = yaml.safe_load((self.path / "run.yaml").read_text())
+        data = yaml.safe_load((self.path / layout.RUN_MANIFEST).read_text())
         assert isinstance(data, dict)
         return data
 
@@ -162,7 +154,7 @@ class Run:
         """The shard count of run.yaml; for a run rendered without 2-submit, one past the highest shard found."""
         if self.exists():
             return int(self.manifest()["shards"])
-        found = [int(p.name.split("_")[-1].split(".")[0]) for p in self.shards_dir.glob("*shard_*")]
+        found = layout.shard_ids_present(self.path)
         return max(found) + 1 if found else 0
 
     @property
@@ -190,7 +182,7 @@ class Run:
 
     def freeze(self, spec: RunSpec, site_values: dict[str, str]) -> None:
         """Write run.yaml, config.yaml and the environment copy (each atomically)."""
-        created = self.manifest()["created"] if self.exists() else shards.utc_now()
+        created = self.manifest()["created"] if self.exists() else utc_now()
         self.path.mkdir(parents=True, exist_ok=True)
         if not self.config_path.is_file() or self.config_path.read_text() != spec.config_text:
             atomic_write_text(self.config_path, spec.config_text)
@@ -201,33 +193,33 @@ class Run:
             "overrides": list(spec.overrides),
             "created": created,
         }
-        atomic_write_text(self.path / "run.yaml", yaml.safe_dump(manifest, sort_keys=False))
-        lines = [f"# environment.sh values used by the latest ./2-submit of this run ({shards.utc_now()})"]
+        atomic_write_text(self.path / layout.RUN_MANIFEST, yaml.safe_dump(manifest, sort_keys=False))
+        lines = [f"# environment.sh values used by the latest ./2-submit of this run ({utc_now()})"]
         lines += [f"{name}=${{{name}:-{value}}}" for name, value in site_values.items()]
-        atomic_write_text(self.path / "environment.sh", "\n".join(lines) + "\n")
+        atomic_write_text(self.path / layout.ENVIRONMENT_COPY, "\n".join(lines) + "\n")
 
     def supersede(self) -> Path:
         """Move the shards and config of an earlier config to superseded/<time>/ (never deleted here)."""
-        target = self.path / "superseded" / time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        target = self.path / layout.SUPERSEDED / time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         target.mkdir(parents=True)
-        for name in ("shards", "config.yaml", "run.yaml", "submissions.jsonl"):
+        for name in (layout.SHARDS, layout.CONFIG, layout.RUN_MANIFEST, layout.SUBMISSIONS):
             if (self.path / name).exists():
                 (self.path / name).rename(target / name)
         return target
 
     def done_shards(self, count: int) -> set[int]:
-        return {k for k in range(count) if shards.is_done(self.path, k)}
+        return {k for k in range(count) if layout.is_done(self.path, k)}
 
     def partial_images(self, shard: int) -> int:
         """Images already rendered in an unfinished shard's temp dir."""
-        images = shards.temp_dir(self.path, shard) / "images"
+        images = layout.temp_dir(self.path, shard) / layout.IMAGES
         return sum(1 for _ in images.iterdir()) if images.is_dir() else 0
 
     def done_records(self, done: set[int]) -> dict[int, dict[str, Any]]:
         records = {}
         for k in done:
             try:
-                records[k] = json.loads((shards.shard_dir(self.path, k) / shards.DONE).read_text())
+                records[k] = json.loads((layout.shard_dir(self.path, k) / layout.DONE).read_text())
             except (OSError, ValueError):
                 continue
         return records
@@ -239,7 +231,7 @@ class Run:
 
     def record_submission(self, record: dict[str, Any]) -> None:
         """Append one line under an exclusive lock (two 2-submit at once must not drop each other's records)."""
-        line = json.dumps(dict(record, time=shards.utc_now()), separators=(",", ":")) + "\n"
+        line = json.dumps(dict(record, time=utc_now()), separators=(",", ":")) + "\n"
         with open(self.submissions_path, "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             handle.write(line)
@@ -248,35 +240,13 @@ class Run:
 
     def undo_freeze(self, created_dir: bool) -> None:
         """Take back what ``freeze`` wrote for a new run when nothing could be submitted into it."""
-        if self.submissions_path.exists() or (self.path / "shards").exists():
+        if self.submissions_path.exists() or self.shards_dir.exists():
             return
-        for name in ("run.yaml", "config.yaml", "environment.sh"):
+        for name in (layout.RUN_MANIFEST, layout.CONFIG, layout.ENVIRONMENT_COPY):
             (self.path / name).unlink(missing_ok=True)
         if created_dir:
             shutil.rmtree(self.path, ignore_errors=True)
 
 
 def is_run_dir(path: Path) -> bool:
-    return (path / "run.yaml").is_file() or (path / "shards").is_dir()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m bpgen.ops.run NAME_OR_DIR``: print the run's directory (jobs/common.sh asks this)."""
-    import argparse
-
-    from bpgen.errors import UserError, report
-    from bpgen.ops.site import load_site_config
-
-    parser = argparse.ArgumentParser(prog="python -m bpgen.ops.run", description=main.__doc__)
-    parser.add_argument("run", help="a run name under BPGEN_DATA_ROOT, or a run directory")
-    args = parser.parse_args(argv)
-    try:
-        print(Run.find(args.run, load_site_config().data_root).path)
-    except UserError as exc:
-        return report(exc)
-    sys.stdout.flush()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return (path / layout.RUN_MANIFEST).is_file() or layout.shards_dir(path).is_dir()

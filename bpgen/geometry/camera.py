@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bpgen.rotations import axis_angle_to_matrix
+from bpgen.geometry.rotations import axis_angle_to_matrix
 
 BLENDER_TO_OPENCV = np.diag([1.0, -1.0, -1.0])
 SENSOR_WIDTH_MM = 36.0

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bpgen.errors import UserError
-from bpgen.ops.envfile import ENV_FILE, read_env_file
+from bpgen.settings import ENV_FILE, read_env_file
 
 _MEM = re.compile(r"^[1-9][0-9]*[KMGT]?$")
 _TIME = re.compile(r"^(?:(?P<days>\d+)-)?(?P<a>\d+)(?::(?P<b>\d+))?(?::(?P<c>\d+))?$")

@@ -17,8 +17,8 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from bpgen.atomic import atomic_write_image
-from bpgen.keypoints import COCO_SKELETON
-from bpgen.labels import pycocotools_rle
+from bpgen.geometry.keypoints import COCO_SKELETON
+from bpgen.geometry.labels import pycocotools_rle
 
 
 def _color(index: int) -> tuple[int, int, int]:
@@ -108,7 +108,3 @@ def main(argv: list[str] | None = None) -> int:
     atomic_write_image(output, sheet)
     print(output)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

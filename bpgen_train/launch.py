@@ -1,6 +1,6 @@
 """Multi-node launch arguments for Detectron2's ``launch`` derived from Slurm's variables (pure, golden-tested).
 
-One Slurm task per node runs ``python -m train.train_net``; Detectron2's ``launch`` then spawns one process per
+One Slurm task per node runs ``python -m bpgen_train.train_net``; Detectron2's ``launch`` then spawns one process per
 GPU. The rendezvous is the allocation's first host; the machine rank is the node's index in the allocation.
 ``DieWithLauncher`` wraps the function ``launch`` runs so the per-GPU processes end with the launcher.
 """
@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bpgen.ops.procs import die_with_parent
+from bpgen.run.procs import die_with_parent
 
 _BRACKET = re.compile(r"^(?P<prefix>[^\[]*)\[(?P<ranges>[^\]]+)\](?P<rest>.*)$")
 

@@ -1,4 +1,4 @@
-"""Export a trained model to TorchScript: ``python -m train.export --weights W --output DIR [--sample IMAGE]``.
+"""Export a trained model to TorchScript: ``python -m bpgen_train.export --weights W --output DIR [--sample IMAGE]``.
 
 Traces the model (Detectron2's TracingAdapter) on a sample image and writes DIR/model.ts plus DIR/export.json
 (input format, the flattened output names). Load it with ``import torchvision; torch.jit.load(...)`` anywhere
@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.export", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bpgen_train.export", description=__doc__.splitlines()[0])
     parser.add_argument("--weights", type=Path, required=True)
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--config", type=Path, help="model config (default: config.yaml next to the weights)")
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from detectron2.export import TracingAdapter
 
-    from train.infer import load_predictor
+    from bpgen_train.infer import load_predictor
 
     try:
         predictor, cfg = load_predictor(args.weights, args.config, args.device, 0.05)

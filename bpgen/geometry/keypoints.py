@@ -1,4 +1,5 @@
-"""The COCO-17 person keypoint definition (names, skeleton, flip map)."""
+"""Skeleton names: the COCO-17 person keypoints (names, skeleton, flip map, depth tolerances), the foot points and
+the SMPL-X body joints a pose drives."""
 
 from __future__ import annotations
 
@@ -70,4 +71,38 @@ PERSON_CATEGORY = {
     "supercategory": "person",
     "keypoints": list(COCO_KEYPOINTS),
     "skeleton": [list(pair) for pair in COCO_SKELETON],
+}
+
+# The six foot points anny's regressor adds to COCO-17 (frames.jsonl's foot_keypoint_names), in their order.
+FOOT_KEYPOINTS = ("left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel")
+# The skeleton's joints driven by a pose: the 21 SMPL-X body joints (the pelvis is the root).
+BODY_JOINTS = (
+    "L_Hip",
+    "R_Hip",
+    "Spine1",
+    "L_Knee",
+    "R_Knee",
+    "Spine2",
+    "L_Ankle",
+    "R_Ankle",
+    "Spine3",
+    "L_Foot",
+    "R_Foot",
+    "Neck",
+    "L_Collar",
+    "R_Collar",
+    "Head",
+    "L_Shoulder",
+    "R_Shoulder",
+    "L_Elbow",
+    "R_Elbow",
+    "L_Wrist",
+    "R_Wrist",
+)  # (SMPL-X body_pose order; index i drives joint i + 1 of the skeleton)
+
+
+# Depth tolerance (m) of each COCO keypoint's visibility test: how far behind the visible surface it may
+# lie (joints sit inside the limb, face landmarks on the surface).
+KEYPOINT_DEPTH_TOLERANCE = {n: 0.03 for n in FACE_KEYPOINTS} | {
+    n: 0.11 if "hip" in n else 0.08 if "shoulder" in n or "knee" in n else 0.06 for n in JOINT_KEYPOINTS
 }

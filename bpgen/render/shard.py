@@ -1,12 +1,7 @@
-"""Render one shard: ``python -m bpgen.render --run-dir DIR --shard K --images N [overrides...]``.
-
-Overrides use Hydra's syntax on configs/render.yaml, e.g. ``mode=occlusion resolution=[320,240] samples=32``.
-Exit status: 0 done (or already DONE), 2 bad input (nothing written), 1 failure while rendering.
-"""
+"""The shard loop: plan, build, render and label each scene of one shard, checkpointed and resumable."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import shutil
@@ -19,56 +14,18 @@ from typing import Any
 
 import numpy as np
 
-from bpgen import shard as shards
-from bpgen.atomic import atomic_write_image, unwritable_reason
+from bpgen.atomic import atomic_write_image
 from bpgen.bodies import load_body
-from bpgen.config import RenderConfig, compose_render_config, load_resolved_config
-from bpgen.errors import UserError, report
-from bpgen.hostinfo import host_info, package_versions
-from bpgen.ops.envfile import assets_dir_setting
+from bpgen.errors import UserError
+from bpgen.hostinfo import host_info, package_versions, utc_now
 from bpgen.progress import log, progress
-from bpgen.scene.world import check_frozen_assets
+from bpgen.render import lifecycle
+from bpgen.render.config import RenderConfig
+from bpgen.run import layout
 
 
 class InputError(UserError, ValueError):
     """Bad command-line input; the message names the fix."""
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m bpgen.render",
-        description="Render one shard of synthetic people in extreme poses (BlenderProc, Blender 4.2).",
-        epilog="Overrides: Hydra syntax on configs/render.yaml, e.g. mode=occlusion resolution=[320,240].",
-    )
-    parser.add_argument("--run-dir", type=Path, help="run directory; the shard goes to RUN/shards/shard_<K>/")
-    parser.add_argument("--shard", type=int, help="shard id K (>= 0); with the run seed it fixes all randomness")
-    parser.add_argument("--images", type=int, help="images in this shard (> 0)")
-    parser.add_argument(
-        "--config", type=Path, help="render with this resolved config (a run's config.yaml from ./2-submit)"
-    )
-    parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
-    parser.add_argument("overrides", nargs="*", help="config overrides, key=value")
-    return parser.parse_args(argv)
-
-
-def check_arguments(args: argparse.Namespace) -> None:
-    """The shard id and image count, first of all: before the config is composed or anything is allocated."""
-    if args.run_dir is None or args.shard is None or args.images is None:
-        raise InputError("--run-dir, --shard and --images are required; e.g. --run-dir runs/demo --shard 0 --images 8")
-    if args.shard < 0:
-        raise InputError(f"--shard must be >= 0, got {args.shard}")
-    if args.images <= 0:
-        raise InputError(f"--images must be > 0, got {args.images}")
-    shards.check_shard_id(args.shard)
-    shards.check_images_per_shard(args.images)
-
-
-def check_inputs(args: argparse.Namespace) -> None:
-    check_arguments(args)
-    run_dir = Path(args.run_dir).resolve()
-    problem = unwritable_reason(run_dir)
-    if problem:
-        raise InputError(f"run dir {run_dir} is not writable ({problem}); choose a writable --run-dir")
 
 
 @contextlib.contextmanager
@@ -109,13 +66,14 @@ def render_scene(
     tmp: Path,
 ) -> dict[str, Any]:
     """Plan, build, render and label one scene; returns its checkpoint record (frames + timings)."""
-    from bpgen.blender.scene import person_name
-    from bpgen.frame_labels import frame_labels
-    from bpgen.photometry import develop, focus_distance, photo_record
+    from bpgen.photo.develop import develop, focus_distance
+    from bpgen.photo.sampling import photo_record
+    from bpgen.render.frame_labels import frame_labels
     from bpgen.scene.plan import plan_scene
+    from bpgen.scene.renderer import person_name
 
     t0 = time.perf_counter()
-    rng = np.random.default_rng(shards.scene_seed(config.seed, shard, scene_index))
+    rng = np.random.default_rng(lifecycle.scene_seed(config.seed, shard, scene_index))
     plan = plan_scene(rng, config, body, frame_count)
     blender.build(plan)
     t1 = time.perf_counter()
@@ -171,11 +129,11 @@ def render_shard(
     resolved: dict[str, Any],
 ) -> Path:
     """Render (or resume, or skip when DONE) one shard; returns the final shard directory."""
-    shards.check_shard_id(shard)
-    shards.check_images_per_shard(images)
-    final = shards.shard_dir(run_dir, shard)
-    text = shards.config_text(resolved, images)
-    if shards.is_done(run_dir, shard):
+    layout.check_shard_id(shard)
+    layout.check_images_per_shard(images)
+    final = layout.shard_dir(run_dir, shard)
+    text = layout.config_text(resolved, images)
+    if layout.is_done(run_dir, shard):
         saved = (final / "config.yaml").read_text() if (final / "config.yaml").exists() else ""
         if saved != text:
             raise InputError(
@@ -186,7 +144,7 @@ def render_shard(
     t_body = time.perf_counter()
     body = load_body(config.body.name)  # fails early, before anything is written, when the body asset is missing
     body_load_seconds = time.perf_counter() - t_body
-    started, start_time = shards.utc_now(), time.time()
+    started, start_time = utc_now(), time.time()
     resumed = 0
     from bpgen.blender.bproc_adapter import versions
     from bpgen.blender.scene import BlenderScene
@@ -195,23 +153,23 @@ def render_shard(
     with tempfile.NamedTemporaryFile(prefix="bpgen_blender_", suffix=".log") as early_log:
         with stdout_to(Path(early_log.name)):
             blender = BlenderScene(config)
-        tmp = shards.prepare_temp_dir(run_dir, shard, text)
+        tmp = lifecycle.prepare_temp_dir(run_dir, shard, text)
         with open(tmp / "blender.log", "ab") as log_file:
             shutil.copyfileobj(early_log, log_file)
     # scenes are drawn one at a time and only their totals are kept: memory does not grow with --images
-    scenes = shards.scene_count(images, config.frames_per_scene)
-    times = shards.StageTimes()
+    scenes = lifecycle.scene_count(images, config.frames_per_scene)
+    times = lifecycle.StageTimes()
     attempts = people = dropped = 0
     log(
         f"{final.name}: {images} images in {scenes} scenes, mode={config.mode.name}, "
         f"{config.width}x{config.height}, quality={config.cycles.preset} ({config.samples} samples), "
         f"device {blender.device}"
     )
-    for slot in progress(shards.scene_slots(images, config.frames_per_scene), scenes, final.name):
-        record = shards.finished_scene(tmp, slot.scene)
+    for slot in progress(lifecycle.scene_slots(images, config.frames_per_scene), scenes, final.name):
+        record = lifecycle.finished_scene(tmp, slot.scene)
         if record is None:
             record = render_scene(shard, slot.scene, slot.frames, slot.first_frame, config, body, blender, tmp)
-            shards.save_scene(tmp, slot.scene, record)
+            lifecycle.save_scene(tmp, slot.scene, record)
             seconds = record["seconds"]
             if not sys.stderr.isatty():
                 log(
@@ -236,7 +194,7 @@ def render_shard(
         "seed": config.seed,
         "shard": shard,
     }
-    counts_out = shards.assemble_shard(tmp, shards.saved_scenes(tmp, scenes), info)
+    counts_out = lifecycle.assemble_shard(tmp, lifecycle.saved_scenes(tmp, scenes), info)
     times.labels_and_writing += time.perf_counter() - t_assemble
     done = {
         "shard": shard,
@@ -247,7 +205,7 @@ def render_shard(
         "versions": versions() | package_versions(),
         "host": host_info() | {"render_device": blender.device},
         "start_time": started,
-        "end_time": shards.utc_now(),
+        "end_time": utc_now(),
         "wall_seconds": round(time.time() - start_time, 3),
         "seconds": times.as_dict(),
         "resumed_scenes": resumed,
@@ -259,7 +217,7 @@ def render_shard(
             "dropped_people": dropped,
         },
     }
-    final = shards.finalize(run_dir, shard, tmp, done)
+    final = lifecycle.finalize(run_dir, shard, tmp, done)
     log(
         f"{final.name} DONE: {counts_out['images']} images, {counts_out['annotations']} annotations, "
         f"{done['wall_seconds']:.1f}s"
@@ -271,49 +229,3 @@ def versions_info(versions: dict[str, str]) -> str:
     import bpgen
 
     return f"bpgen {bpgen.__version__}, Blender {versions['blender']}, BlenderProc {versions['blenderproc']}"
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        if not args.print_config:
-            check_arguments(args)  # bounds of --shard/--images first: nothing composed, imported or allocated yet
-        if args.config is not None:
-            if args.overrides:
-                raise InputError("--config renders a frozen config as it is; drop the overrides or --config")
-            config, resolved = load_resolved_config(args.config)
-            check_frozen_assets(config.world)  # the library frozen by ./2-submit is here and unchanged
-        else:
-            config, resolved = compose_render_config(args.overrides, assets_dir=assets_dir_setting())
-        if args.print_config:
-            print(shards.resolved_yaml(resolved), end="")
-            return 0
-        check_inputs(args)
-        render_shard(Path(args.run_dir).resolve(), args.shard, args.images, config, resolved)
-    except UserError as exc:
-        return report(exc)
-    return 0
-
-
-def exit_now(code: int) -> None:
-    """Exit without interpreter teardown once Blender is loaded: the bpy module can crash (SIGSEGV) while
-    Python unloads it, which would turn a finished shard into a failed task."""
-    if "bpy" in sys.modules:
-        import atexit
-
-        atexit._run_exitfuncs()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    sys.exit(code)
-
-
-if __name__ == "__main__":
-    try:
-        status = main()
-    except Exception:
-        import traceback
-
-        traceback.print_exc()
-        status = 1
-    exit_now(status)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bpgen.errors import UserError
-from bpgen.keypoints import COCO_FLIP_MAP, COCO_KEYPOINTS, COCO_SKELETON
+from bpgen.geometry.keypoints import COCO_FLIP_MAP, COCO_KEYPOINTS, COCO_SKELETON
 
 
 class DatasetError(UserError, ValueError):

@@ -66,7 +66,7 @@ def compose_train_config(name: str, overrides: list[str] | tuple[str, ...] = ())
     if name not in available_configs():
         raise TrainConfigError(f"no train config {name!r}; choose one of: {', '.join(available_configs())}")
     try:
-        settings = compose_config(name, overrides, "python -m train.train_net --print-config", TRAIN_CONFIG_DIR)
+        settings = compose_config(name, overrides, "python -m bpgen_train.train_net --print-config", TRAIN_CONFIG_DIR)
     except ConfigError as exc:
         raise TrainConfigError(str(exc)) from None
     return train_config_from_dict(name, settings), settings

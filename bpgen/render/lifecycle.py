@@ -1,82 +1,42 @@
-"""One shard of a run: deterministic from (run seed, shard id), written atomically, resumable per scene.
+"""One shard's lifecycle: deterministic from (run seed, shard id), written atomically, resumable per scene.
 
-Layout of ``RUN/shards/shard_<K:06d>/`` (the contract that merge and training read):
-  config.yaml     the resolved render config
-  images/         <frame>.jpg|png, frame = 6-digit index within the shard (so at most 999,999 images)
-  depth/          <frame>.png, uint16 millimetres, 0 = no surface (only with write_depth=true)
-  coco.json       COCO: images (ids from 1), annotations (ids from 1; visible-mask RLE, bbox, area, iscrowd,
-                  17 keypoints, num_keypoints, extremeness), categories (person, keypoints, skeleton)
-  frames.jsonl    one line per frame: camera (K, cam2world, world2cam), viewpoint, and per person (with the
-                  id of its COCO annotation, or null when it is not visible) the pose,
-                  shape, extremeness, orientation, 3D joints/keypoints in camera coordinates, BOP-style
-                  pose (cam_R_m2c, cam_t_m2c in mm), amodal mask RLE, bbox_obj/bbox_visib, px counts,
-                  visib_fract and truncation
-  DONE.json       written last: counts, seed, versions, host, start/end time, seconds per stage
-While rendering, everything lives in ``RUN/shards/.shard_<K:06d>.tmp/``; each finished scene is checkpointed
-there, so a killed shard resumes at its first unfinished scene. The directory is renamed into place only
-when complete, then DONE.json is written: a shard without DONE.json is never complete.
+The files and their names are ``bpgen.run.layout``'s. While rendering, everything lives in the shard's temp dir
+(``RUN/shards/.shard_<K:06d>.tmp/``); each finished scene is checkpointed there, so a killed shard resumes at its
+first unfinished scene. The directory is renamed into place only when complete, then DONE.json is written: a
+shard without DONE.json is never complete. coco.json holds images (ids from 1), annotations (ids from 1;
+visible-mask RLE, bbox, area, iscrowd, 17 keypoints, num_keypoints, extremeness) and the person category;
+frames.jsonl one line per frame: camera (K, cam2world, world2cam), viewpoint, and per person (with the id of its
+COCO annotation, or null when it is not visible) the pose, shape, extremeness, orientation, 3D joints/keypoints
+in camera coordinates, BOP-style pose (cam_R_m2c, cam_t_m2c in mm), amodal mask RLE, bbox_obj/bbox_visib, px
+counts, visib_fract and truncation; DONE.json counts, seed, versions, host, start/end time, seconds per stage.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, TextIO
 
 import numpy as np
-import yaml
 
 from bpgen.atomic import atomic_write, atomic_write_json, atomic_write_text
-from bpgen.errors import UserError
-from bpgen.keypoints import PERSON_CATEGORY
+from bpgen.geometry.keypoints import PERSON_CATEGORY
 from bpgen.progress import log
-
-DONE = "DONE.json"
-MAX_SHARDS = 1_000_000  # shard ids are named with 6 digits (shard_000000 .. shard_999999)
-# Frames are named with 6 digits in a shard (images/<frame:06d>.jpg, depth/<frame:06d>.png) and in the merged
-# dataset (<shard:06d>_<frame:06d>.jpg, badlists): the one bound of images per shard, for render and 2-submit.
-MAX_IMAGES_PER_SHARD = 999_999
-
-
-class ShardLimitError(UserError, ValueError):
-    """A shard id or image count the shard layout cannot name; the message names the bound and the fix."""
-
-
-def check_images_per_shard(images: int, flag: str = "--images") -> None:
-    """Refuse more images than a shard can name (``MAX_IMAGES_PER_SHARD``); cheap, before any allocation."""
-    if images > MAX_IMAGES_PER_SHARD:
-        raise ShardLimitError(
-            f"{flag} {images} is more than one shard can hold ({MAX_IMAGES_PER_SHARD:,} images: frames are named "
-            f"with 6 digits); render them as more shards of at most {MAX_IMAGES_PER_SHARD:,} images"
-        )
-
-
-def check_shard_id(shard: int, flag: str = "--shard") -> None:
-    """Refuse a shard id the layout cannot name (ids 0 .. ``MAX_SHARDS - 1``, 6 digits)."""
-    if shard >= MAX_SHARDS:
-        raise ShardLimitError(
-            f"{flag} {shard} is above {MAX_SHARDS - 1:,}, the highest shard id (shard_<6 digits>); use a smaller id"
-        )
-
-
-def shard_name(shard: int) -> str:
-    return f"shard_{shard:06d}"
-
-
-def shard_dir(run_dir: Path, shard: int) -> Path:
-    return Path(run_dir) / "shards" / shard_name(shard)
-
-
-def temp_dir(run_dir: Path, shard: int) -> Path:
-    return Path(run_dir) / "shards" / f".{shard_name(shard)}.tmp"
-
-
-def is_done(run_dir: Path, shard: int) -> bool:
-    return (shard_dir(run_dir, shard) / DONE).is_file()
+from bpgen.run.layout import (
+    COCO,
+    CONFIG,
+    DONE,
+    FRAMES,
+    IMAGES,
+    SCENES,
+    scene_checkpoint,
+    shard_dir,
+    shard_name,
+    temp_dir,
+)
 
 
 def scene_seed(run_seed: int, shard: int, scene: int) -> np.random.SeedSequence:
@@ -106,15 +66,6 @@ def scene_slots(images: int, frames_per_scene: int) -> Iterator[SceneSlot]:
 def scene_frame_counts(images: int, frames_per_scene: int) -> list[int]:
     """Frames per scene as a list (small shards, tests); the renderer iterates ``scene_slots``."""
     return [slot.frames for slot in scene_slots(images, frames_per_scene)]
-
-
-def resolved_yaml(resolved: dict[str, Any]) -> str:
-    return yaml.safe_dump(resolved, sort_keys=True)
-
-
-def config_text(resolved: dict[str, Any], images: int) -> str:
-    """The shard's config.yaml: the resolved config, headed by the image count (both define the shard)."""
-    return f"# bpgen shard config: {images} images\n" + resolved_yaml(resolved)
 
 
 @dataclass
@@ -148,28 +99,28 @@ def prepare_temp_dir(run_dir: Path, shard: int, text: str) -> Path:
         if tmp.exists():
             shutil.rmtree(tmp)
         final.rename(tmp)
-    if tmp.exists() and ((tmp / "config.yaml").is_file() and (tmp / "config.yaml").read_text() == text):
-        (tmp / "images").mkdir(exist_ok=True)
-        (tmp / "scenes").mkdir(exist_ok=True)
+    if tmp.exists() and ((tmp / CONFIG).is_file() and (tmp / CONFIG).read_text() == text):
+        (tmp / IMAGES).mkdir(exist_ok=True)
+        (tmp / SCENES).mkdir(exist_ok=True)
         return tmp
     if tmp.exists():
         log(f"{shard_name(shard)}: discarding a partial shard rendered with another config")
         shutil.rmtree(tmp)
-    (tmp / "images").mkdir(parents=True)
-    (tmp / "scenes").mkdir()
-    atomic_write_text(tmp / "config.yaml", text)
+    (tmp / IMAGES).mkdir(parents=True)
+    (tmp / SCENES).mkdir()
+    atomic_write_text(tmp / CONFIG, text)
     return tmp
 
 
 def finished_scene(tmp: Path, scene: int) -> dict[str, Any] | None:
-    path = tmp / "scenes" / f"scene_{scene:05d}.json"
+    path = scene_checkpoint(tmp, scene)
     if not path.is_file():
         return None
     return json.loads(path.read_text())
 
 
 def save_scene(tmp: Path, scene: int, record: dict[str, Any]) -> None:
-    atomic_write_json(tmp / "scenes" / f"scene_{scene:05d}.json", record)
+    atomic_write_json(scene_checkpoint(tmp, scene), record)
 
 
 def saved_scenes(tmp: Path, scenes: int) -> Iterator[dict[str, Any]]:
@@ -228,8 +179,8 @@ def assemble_shard(tmp: Path, scene_records: Iterable[dict[str, Any]], info: dic
             out.write('], "categories": ' + json.dumps([PERSON_CATEGORY]) + "}\n")
 
     try:
-        atomic_write(tmp / "frames.jsonl", write_frames)
-        atomic_write(tmp / "coco.json", write_coco)
+        atomic_write(tmp / FRAMES, write_frames)
+        atomic_write(tmp / COCO, write_coco)
     finally:
         images_part.unlink(missing_ok=True)
         annotations_part.unlink(missing_ok=True)
@@ -245,24 +196,6 @@ def finalize(run_dir: Path, shard: int, tmp: Path, done: dict[str, Any]) -> Path
     """Rename the complete temp dir into place, then write DONE.json."""
     final = shard_dir(run_dir, shard)
     tmp.rename(final)
-    shutil.rmtree(final / "scenes")  # checkpoints are in coco.json/frames.jsonl now
+    shutil.rmtree(final / SCENES)  # checkpoints are in coco.json/frames.jsonl now
     atomic_write_json(final / DONE, done, indent=2)
     return final
-
-
-def utc_now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def compact_ranges(numbers: Iterable[int]) -> str:
-    """``[0, 1, 2, 5, 7, 8]`` -> ``"0-2,5,7-8"`` (Slurm's and humans' way to list ids)."""
-    values = sorted(set(numbers))
-    parts: list[str] = []
-    i = 0
-    while i < len(values):
-        j = i
-        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
-            j += 1
-        parts.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
-        i = j + 1
-    return ",".join(parts)

@@ -13,9 +13,8 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from bpgen.bodies import KEYPOINT_DEPTH_TOLERANCE
-from bpgen.camera import Camera
-from bpgen.keypoints import COCO_KEYPOINTS
+from bpgen.geometry.camera import Camera
+from bpgen.geometry.keypoints import COCO_KEYPOINTS, KEYPOINT_DEPTH_TOLERANCE
 
 TOLERANCES = np.array([KEYPOINT_DEPTH_TOLERANCE[n] for n in COCO_KEYPOINTS])
 NOT_LABELED, OCCLUDED, VISIBLE = 0, 1, 2

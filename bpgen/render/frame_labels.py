@@ -6,12 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from bpgen.labels import keypoint_visibility, label_person
+from bpgen.geometry.keypoints import FOOT_KEYPOINTS
+from bpgen.geometry.labels import keypoint_visibility, label_person
 from bpgen.scene.plan import FrameCamera, ScenePlan
 
 BODY_JOINT_COUNT = 22  # pelvis + the 21 SMPL-X body joints; finger joints are not saved
 # COCO-WholeBody's foot points (big toe, small toe, heel per foot) lie on the skin (or shoe): surface tolerance
-FOOT_KEYPOINTS = ("left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel")
 FOOT_TOLERANCES = np.full(len(FOOT_KEYPOINTS), 0.04)
 
 

@@ -1,0 +1,70 @@
+"""The renderer boundary: what a renderer reads of the config, what it hands back, and what it must do.
+
+``bpgen.blender.scene.BlenderScene`` implements ``Renderer`` with Cycles; the shard loop (``bpgen.render.shard``)
+only sees this protocol, so its resume and DONE logic can run with any renderer (tests use a small fake).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from bpgen.photo.config import PhotoConfig
+    from bpgen.quality.cycles import CyclesConfig
+    from bpgen.scene.plan import ScenePlan
+
+
+def person_name(index: int) -> str:
+    """The name of the plan's person ``index`` in the rendered scene (and its instance map)."""
+    return f"person_{index:02d}"
+
+
+@dataclass(frozen=True)
+class RenderedFrame:
+    rgb: np.ndarray  # [H,W,3] uint8
+    depth: np.ndarray  # [H,W] float32, metres along the optical axis (large where nothing was hit)
+    instance_map: np.ndarray  # [H,W] int
+    index_of: dict[str, int]  # object name -> instance index in instance_map
+
+
+class RenderSettings(Protocol):
+    """The top-level render keys and sections a renderer reads (``bpgen.render.config.RenderConfig`` has them)."""
+
+    @property
+    def samples(self) -> int: ...
+    @property
+    def denoiser(self) -> str: ...
+    @property
+    def device(self) -> str: ...
+    @property
+    def threads(self) -> int: ...
+    @property
+    def max_bounces(self) -> int: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def photo(self) -> PhotoConfig: ...
+    @property
+    def cycles(self) -> CyclesConfig: ...
+
+
+class Renderer(Protocol):
+    """Builds a scene from its plan and renders the plan's frames, one ``RenderedFrame`` per frame."""
+
+    @property
+    def device(self) -> str:
+        """What renders (e.g. "CPU", "OPTIX: NVIDIA H200"), for logs and DONE.json."""
+        ...
+
+    def build(self, plan: ScenePlan) -> None: ...
+
+    def render(self) -> list[RenderedFrame]: ...
+
+    def versions(self) -> dict[str, str]:
+        """Versions of the renderer's software (e.g. blender, blenderproc), for DONE.json and coco.json."""
+        ...
