@@ -27,7 +27,7 @@ def window_bounds(width: int, height: int, window: tuple[int, int]) -> tuple[int
 
 
 class WindowedScene(blender_scene.BlenderScene):
-    """The renderer of bpgen.render with a render border around the window."""
+    """The renderer of bpgen.render with a render border around the window (the class is its own factory)."""
 
     def _setup_renderer(self) -> str:
         import bpy
@@ -45,5 +45,4 @@ class WindowedScene(blender_scene.BlenderScene):
 
 
 if __name__ == "__main__":
-    blender_scene.BlenderScene = WindowedScene  # bpgen.render imports it from this module when it renders
-    exit_now(main())
+    exit_now(main(new_renderer=WindowedScene))

@@ -166,7 +166,10 @@ def check_device(config: TrainConfig, cuda_devices: int) -> None:
         )
 
 
-def parse_extra_eval(value: str) -> tuple[str, Path, Path] | None:
+ExtraEval = tuple[str, Path, Path]  # name, COCO json, image root of an extra evaluation set
+
+
+def parse_extra_eval(value: str) -> ExtraEval | None:
     """``NAME:JSON:IMAGE_ROOT`` of an extra COCO-format evaluation set (e.g. real people), or None."""
     if not value:
         return None

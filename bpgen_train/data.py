@@ -15,6 +15,7 @@ from typing import Any
 
 from bpgen.errors import UserError
 from bpgen.geometry.keypoints import COCO_FLIP_MAP, COCO_KEYPOINTS, COCO_SKELETON
+from bpgen.run import layout
 
 
 class DatasetError(UserError, ValueError):
@@ -52,7 +53,7 @@ def dataset_spec(dataset_dir: Path, prefix: str = "bpgen") -> DatasetSpec:
     splits = {}
     categories: list[dict[str, Any]] | None = None
     for split in ("train", "val"):
-        json_file = dataset_dir / "annotations" / f"instances_{split}.json"
+        json_file = layout.instances_file(dataset_dir, split)
         if not json_file.is_file():
             raise DatasetError(f"{json_file} is missing; merge the run again (sbatch jobs/merge.sbatch RUN)")
         if categories is None:
@@ -60,7 +61,7 @@ def dataset_spec(dataset_dir: Path, prefix: str = "bpgen") -> DatasetSpec:
         splits[split] = SplitSpec(
             name=f"{prefix}_{split}",
             json_file=json_file,
-            image_root=dataset_dir / "images" / split,
+            image_root=layout.dataset_images_dir(dataset_dir, split),
             images=int(stats["counts"]["images"][split]),
             annotations=int(stats["counts"]["annotations"][split]),
         )

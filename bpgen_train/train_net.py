@@ -16,11 +16,14 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from bpgen.errors import UserError, report
+from bpgen.run import layout
 from bpgen_train.config import (
+    ExtraEval,
     TrainConfig,
     TrainConfigError,
     check_device,
@@ -40,16 +43,18 @@ def _request_stop(signum: int, frame: Any) -> None:
     _stop_requested["flag"] = True
 
 
-def build_cfg(config: TrainConfig, spec: DatasetSpec, weights: Path | None, output_dir: Path) -> Any:
+def build_cfg(
+    config: TrainConfig, spec: DatasetSpec, weights: Path | None, output_dir: Path, extra: ExtraEval | None
+) -> Any:
     """Detectron2 CfgNode: the model-zoo config shipped with Detectron2, bpgen's own settings (dataset, heads,
-    weights, norm, device, output), then every Detectron2 key of the train config as it is (``merge_from_list``)."""
+    weights, norm, device, output), then every Detectron2 key of the train config as it is (``merge_from_list``).
+    ``extra``: the extra evaluation set (``extra_eval_set``), evaluated after val."""
     from detectron2 import model_zoo
     from detectron2.config import get_cfg
 
     cfg = get_cfg()
     cfg.merge_from_file(model_zoo.get_config_file(config.zoo_config))
     cfg.DATASETS.TRAIN = (spec.splits["train"].name,)
-    extra = parse_extra_eval(config.extra_eval or os.environ.get("BPGEN_EXTRA_EVAL", ""))
     val = (spec.splits["val"].name,) if spec.splits["val"].images else ()  # a one-shard run has no val split
     cfg.DATASETS.TEST = val + ((extra[0],) if extra else ())
     cfg.MODEL.MASK_ON = config.mask
@@ -129,6 +134,11 @@ class StoppedBySignal(Exception):
         self.iteration = iteration
 
 
+def extra_eval_set(config: TrainConfig, environ: Mapping[str, str]) -> ExtraEval | None:
+    """The extra COCO-format evaluation set: ``extra_eval`` of the train config, else BPGEN_EXTRA_EVAL."""
+    return parse_extra_eval(config.extra_eval or environ.get("BPGEN_EXTRA_EVAL", ""))
+
+
 def run_training(
     config: TrainConfig,
     resolved: dict[str, Any],
@@ -136,8 +146,10 @@ def run_training(
     weights: Path | None,
     output_dir: Path,
     eval_only: bool,
+    extra: ExtraEval | None,
 ) -> dict[str, Any]:
-    """The per-process training function that Detectron2's launch runs on every GPU (or once on the CPU)."""
+    """The per-process training function that Detectron2's launch runs on every GPU (or once on the CPU);
+    ``extra``: the extra evaluation set, parsed once by the launcher (``extra_eval_set``)."""
     import yaml
     from detectron2.checkpoint import DetectionCheckpointer
     from detectron2.engine import default_setup
@@ -147,14 +159,13 @@ def run_training(
 
     signal.signal(signal.SIGUSR1, _request_stop)
     register_bpgen(spec)
-    extra = parse_extra_eval(config.extra_eval or os.environ.get("BPGEN_EXTRA_EVAL", ""))
     if extra:
         from detectron2.data import DatasetCatalog
         from detectron2.data.datasets import register_coco_instances
 
         if extra[0] not in DatasetCatalog.list():
             register_coco_instances(extra[0], {}, str(extra[1]), str(extra[2]))
-    cfg = build_cfg(config, spec, weights, output_dir)
+    cfg = build_cfg(config, spec, weights, output_dir, extra)
     default_setup(cfg, argparse.Namespace(config_file="", eval_only=eval_only, resume=True, opts=[]))
     if comm.is_main_process():
         (output_dir / "bpgen_train.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
@@ -179,7 +190,7 @@ def run_training(
 
 
 def default_output_dir(config: TrainConfig, spec: DatasetSpec) -> Path:
-    return config.output_dir or (spec.root.parent / "train" / config.name)
+    return config.output_dir or layout.train_output_dir(spec.root.parent, config.name)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             raise DatasetError("no dataset: pass --run RUN (a merged run) or dataset=RUN/dataset")
         spec = dataset_spec(config.dataset)
         weights = resolve_weights(config, args.weights_dir or _weights_dir())
+        extra = extra_eval_set(config, os.environ)
         gpus = _cuda_devices()
         check_device(config, gpus)
         plan = launch_plan(os.environ, args.num_gpus or gpus if config.device == "cuda" else 1)
@@ -225,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         num_machines=plan.num_machines,
         machine_rank=plan.machine_rank,
         dist_url=plan.dist_url,
-        args=(config, resolved, spec, weights, output_dir, args.eval_only),
+        args=(config, resolved, spec, weights, output_dir, args.eval_only, extra),
     )
     return STOPPED if (output_dir / STOPPED_MARKER).is_file() else 0
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from bpgen import atomic
 from bpgen.hostinfo import usable_cpu_ids, usable_cpus
 from bpgen.merge import build
 from bpgen.run.directory import Run
@@ -299,18 +300,18 @@ def make(directory: Path, content: str) -> Path:
 @pytest.mark.parametrize("atomic_swap", [True, False], ids=["exchange", "two-renames"])
 def test_install_replaces_the_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, atomic_swap: bool):
     if not atomic_swap:  # file systems without renameat2(RENAME_EXCHANGE), e.g. NFS
-        monkeypatch.setattr(build, "exchange", lambda a, b: False)
+        monkeypatch.setattr(atomic, "exchange", lambda a, b: False)
     final, tmp, old = tmp_path / "dataset", tmp_path / ".dataset.tmp", tmp_path / ".dataset.old"
-    build.install(make(tmp, "first"), final, old)
+    atomic.install_directory(make(tmp, "first"), final, old)
     assert tree(final) == {"annotations/instances_train.json": "first"}
-    build.install(make(tmp, "second"), final, old)
+    atomic.install_directory(make(tmp, "second"), final, old)
     assert tree(final) == {"annotations/instances_train.json": "second"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset"]
 
 
 def test_exchange_swaps_two_directories(tmp_path: Path):
     a, b = make(tmp_path / "a", "A"), make(tmp_path / "b", "B")
-    if not build.exchange(a, b):
+    if not atomic.exchange(a, b):
         pytest.skip("this file system cannot exchange two paths")
     assert (tree(a), tree(b)) == ({"annotations/instances_train.json": "B"}, {"annotations/instances_train.json": "A"})
 

@@ -23,15 +23,15 @@ def test_finalize_renames_then_writes_done_last(tmp_path):
     counts = lifecycle.assemble_shard(tmp, [{"frames": []}], {"description": "x"})
     assert counts["images"] == 0 and not layout.is_done(tmp_path, 0)
     final = lifecycle.finalize(tmp_path, 0, tmp, {"counts": counts})
-    assert layout.is_done(tmp_path, 0) and not tmp.exists() and not (final / "scenes").exists()
-    assert json.loads((final / "coco.json").read_text())["categories"][0]["name"] == "person"
+    assert layout.is_done(tmp_path, 0) and not tmp.exists() and not (final / layout.SCENES).exists()
+    assert json.loads((final / layout.COCO).read_text())["categories"][0]["name"] == "person"
 
 
 def test_a_final_dir_without_done_goes_back_to_resume(tmp_path):
     tmp = lifecycle.prepare_temp_dir(tmp_path, 0, "seed: 1\n")
     tmp.rename(layout.shard_dir(tmp_path, 0))  # killed between the rename and DONE.json
     again = lifecycle.prepare_temp_dir(tmp_path, 0, "seed: 1\n")
-    assert again == tmp and (again / "scenes").is_dir() and not layout.shard_dir(tmp_path, 0).exists()
+    assert again == tmp and (again / layout.SCENES).is_dir() and not layout.shard_dir(tmp_path, 0).exists()
 
 
 @pytest.mark.parametrize(("configured", "slurm", "expected"), [(3, "8", 3), (0, "6", 6), (0, "", None)])

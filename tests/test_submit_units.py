@@ -14,7 +14,7 @@ from conftest import GOLDEN_DIR
 from bpgen.ops.local import cpu_slots, default_workers
 from bpgen.ops.slurm.arrays import ArrayChunk, plan_arrays
 from bpgen.ops.slurm.cluster import QueuedJob, parse_scontrol_config, parse_squeue
-from bpgen.ops.slurm.params import afterok, container_runtime, render_array_parameters, stage_job_argv, task_python
+from bpgen.ops.slurm.params import afterok, container_runtime, sbatch_text, stage_job_argv, task_python
 from bpgen.ops.status import RunStatus, format_status, queued_shards, shard_states
 from bpgen.ops.task import child_environment, render_command
 from bpgen.run.directory import Run, RunError, RunSpec
@@ -193,22 +193,14 @@ def test_eta_unknown_without_done_shards_or_queue():
 
 
 def test_render_array_sbatch_golden(golden):
-    from submitit.slurm.slurm import _make_sbatch_string
-
     site = site_config()
     chunk = plan_arrays(range(2500), 1001, site.array_throttle)[1]
-    command = f"{task_python(site)} -u -m submitit.core._submit /shared/bpgen/runs/acro/slurm"
-    parameters = render_array_parameters(site, "acro", chunk)
-    text = _make_sbatch_string(
-        command=command, folder="/shared/bpgen/runs/acro/slurm", map_count=len(chunk.shards), **parameters
-    )
+    text = sbatch_text(site, "acro", chunk, task_python(site), "/shared/bpgen/runs/acro/slurm")
     golden("render_array.sbatch", text)
     assert "#SBATCH --array=0-832%21" in text and "--gres" not in text and "--qos" not in text
 
 
 def test_render_array_with_gpus_and_container_golden(tmp_path: Path, golden):
-    from submitit.slurm.slurm import _make_sbatch_string
-
     site = site_config(
         BPGEN_RENDER_GPUS="1", BPGEN_RENDER_IMAGE="/shared/images/bpgen-render.sif", BPGEN_RENDER_QOS="high"
     )
@@ -218,12 +210,7 @@ def test_render_array_with_gpus_and_container_golden(tmp_path: Path, golden):
         python
         == "singularity exec --nv --bind /shared/bpgen/runs,/local/scratch /shared/images/bpgen-render.sif python3"
     )
-    text = _make_sbatch_string(
-        command=f"{python} -u -m submitit.core._submit /r/slurm",
-        folder="/r/slurm",
-        map_count=4,
-        **render_array_parameters(site, "gpu", chunk),
-    )
+    text = sbatch_text(site, "gpu", chunk, python, "/r/slurm")
     golden("render_array_gpu_container.sbatch", text)
 
 

@@ -22,6 +22,7 @@ import tempfile
 from types import ModuleType
 
 from bpgen.errors import UserError
+from bpgen.run.layout import SCRATCH_PREFIX
 
 API_TOPICS = (
     "loader",
@@ -68,7 +69,7 @@ def load_blenderproc(temp_dir: str | None = None) -> ModuleType:
 
     bproc.clean_up = clean_up
     if temp_dir is None:
-        temp_dir = tempfile.mkdtemp(prefix="bpgen_bproc_", dir=os.environ.get("BPGEN_SCRATCH") or None)
+        temp_dir = tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=os.environ.get("BPGEN_SCRATCH") or None)
         atexit.register(shutil.rmtree, temp_dir, ignore_errors=True)
     SetupUtility.setup_utility_paths(temp_dir)
     _init_without_language_switch()

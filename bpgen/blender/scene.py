@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from bpgen.blender.bproc_adapter import load_blenderproc
+from bpgen.blender import bproc_adapter
 from bpgen.blender.mesh import link_object, triangle_mesh
 from bpgen.blender.person import add_person_mesh
 from bpgen.blender.world import build_world, textured_material
@@ -86,7 +86,10 @@ def apply_quality(scene: Any, config: RenderSettings, gpu: bool) -> None:
 
 
 class BlenderScene:
-    """One Blender session: renderer set up once, then ``build(plan)`` + ``render()`` per scene."""
+    """One Blender session: renderer set up once, then ``build(plan)`` + ``render()`` per scene.
+
+    The ``bpgen.scene.renderer.Renderer`` of the shard loop; the class is its ``RendererFactory``.
+    """
 
     def __init__(
         self,
@@ -95,8 +98,17 @@ class BlenderScene:
     ) -> None:
         self.config = config
         self.segmentation_keys = segmentation_keys
-        self.bproc = load_blenderproc()
-        self.device = self._setup_renderer()
+        self.bproc = bproc_adapter.load_blenderproc()
+        self._device = self._setup_renderer()
+
+    @property
+    def device(self) -> str:
+        """The Cycles device, e.g. "OPTIX:NVIDIA H200" or "CPU:16 threads"."""
+        return self._device
+
+    def versions(self) -> dict[str, str]:
+        """Blender's and BlenderProc's versions."""
+        return bproc_adapter.versions()
 
     def _setup_renderer(self) -> str:
         import bpy

@@ -266,9 +266,57 @@ def dress_anny(
     eyes: tuple[np.ndarray, np.ndarray],
 ) -> PosedBody:
     """The dressed mesh of ``posed`` (same frame): garment offsets, hair geometry, material slots."""
-    faces = topology.faces
-    groups = topology.groups
-    slot = np.zeros(len(faces), dtype=np.int64)
+    attributes, thickness = _garment_layers(topology, look, rest, rest_named)
+    slot = _face_slots(topology, rest, eyes)
+    eye_gap = float(np.linalg.norm(eyes[0] - eyes[1]))
+    attributes["brow"] = brow_field(rest, eyes, eye_gap)
+
+    normals = vertex_normals(posed.vertices, topology.faces)
+    mesh = _MeshParts([posed.vertices + normals * thickness[:, None]], [topology.faces], [topology.uv], [rest])
+    center, radius = _head_sphere(rest, topology.groups, eye_gap)
+    if look.hair_style != "bald":
+        attributes["hair"] = _add_hair(mesh, posed, topology, look, rest, rest_named, slot, normals, center, radius)
+        count = sum(len(f) for f in mesh.faces) - len(slot)
+        slot = np.concatenate([slot, np.full(count, SLOT["hair"])])
+    rest_points = np.concatenate(mesh.rest)
+    extra = len(rest_points) - len(rest)
+    attributes = {name: np.concatenate([values, np.full(extra, -1.0)]) for name, values in attributes.items()}
+    attributes.update(hair_flow(rest_points, center))
+    surface = Surface(SLOTS, slot, np.concatenate(mesh.uv), rest_points, attributes, topology.masks)
+    return PosedBody(
+        np.concatenate(mesh.vertices),
+        np.concatenate(mesh.faces),
+        posed.joints,
+        posed.joint_names,
+        posed.keypoints,
+        posed.capsules,
+        posed.foot_keypoints,
+        surface,
+    )
+
+
+@dataclass
+class _MeshParts:
+    """The pieces of a dressed mesh, concatenated in order: the dressed body, then the hair shell and ponytail."""
+
+    vertices: list[np.ndarray]
+    faces: list[np.ndarray]  # indices into the concatenated vertices
+    uv: list[np.ndarray]  # per face corner
+    rest: list[np.ndarray]  # rest-pose positions of the vertices
+
+    def add(self, vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, rest: np.ndarray) -> None:
+        self.vertices.append(vertices)
+        self.faces.append(faces)
+        self.uv.append(uv)
+        self.rest.append(rest)
+
+
+def _garment_layers(
+    topology: AnnyTopology, look: Look, rest: np.ndarray, rest_named: dict[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The skin shader's coverage attribute of each garment slot (-1: none) and the cloth thickness per vertex
+    (on the skin of torso, limbs, hands and feet only)."""
+    faces, groups = topology.faces, topology.groups
     kinds = tuple(g.kind for g in look.garments)
     coverage = garment_coverage(rest, groups, rest_named, kinds)
     attributes = {f"cover_{slot_name}": np.full(len(rest), -1.0) for slot_name in GARMENT_SLOTS}
@@ -283,7 +331,13 @@ def dress_anny(
     body_faces = topology.face_part < 0  # the skin of torso and limbs (not head, hands, feet parts)
     body_faces |= topology.part("foot.L") | topology.part("foot.R") | topology.part("hand.L") | topology.part("hand.R")
     thickness[~np.isin(np.arange(len(rest)), faces[body_faces])] = 0.0
+    return attributes, thickness
 
+
+def _face_slots(topology: AnnyTopology, rest: np.ndarray, eyes: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The material slot of each body face: skin, dark inner tissue, and pupil / iris / sclera on the eyeballs."""
+    faces = topology.faces
+    slot = np.zeros(len(faces), dtype=np.int64)
     for inner in ("mouth_cavity", "tongue", "eye_cavity.L", "eye_cavity.R", "eye_back.L", "eye_back.R"):
         slot[topology.part(inner)] = SLOT["mouth"]  # dark inner tissue
     centroids = rest[faces].mean(axis=1)
@@ -295,56 +349,50 @@ def dress_anny(
         slot[on_eye] = np.where(
             angle < PUPIL_DEG, SLOT["pupil"], np.where(angle < IRIS_DEG, SLOT["iris"], SLOT["sclera"])
         )
-    head_faces = topology.part("head")
-    eye_gap = float(np.linalg.norm(eyes[0] - eyes[1]))
-    attributes["brow"] = brow_field(rest, eyes, eye_gap)
+    return slot
 
-    normals = vertex_normals(posed.vertices, faces)
-    vertices = posed.vertices + normals * thickness[:, None]
-    all_vertices, all_faces, uv, rest_all = [vertices], [faces], [topology.uv], [rest]
+
+def _head_sphere(rest: np.ndarray, groups: np.ndarray, eye_gap: float) -> tuple[np.ndarray, float]:
+    """Centre and radius of the skull (rest pose), which the hairline and hair flow are measured from."""
     head_vertices = rest[groups == 2]
     center = (head_vertices.min(axis=0) + head_vertices.max(axis=0)) / 2.0
     center[1] += 0.1 * eye_gap  # the skull's centre lies behind the face's
     radius = float(np.median(np.linalg.norm(head_vertices - center, axis=1)))
-    if look.hair_style != "bald":
-        field = hair_field(rest, groups, center, radius, rest_named, look.hair_style, look.hair_length)
-        attributes["hair"] = field  # the skin shader's hair layer: a smooth hairline under the shell's edge
-        skin_faces = (head_faces | (topology.face_part < 0)) & (slot == SLOT["skin"])
-        hair = skin_faces & (field[faces] > 0).all(axis=1)
-        shell_thickness = HAIRLINES[look.hair_style][3]
-        used = np.unique(faces[hair])
-        edge = np.isin(used, faces[~hair])  # the hairline: the shell comes down onto the scalp there
-        remap = np.full(len(rest), -1, dtype=np.int64)
-        remap[used] = np.arange(len(used)) + len(vertices)
-        lift = shell_thickness * (1.0 + 0.6 * np.clip((rest[used, 2] - center[2]) / radius, 0.0, 1.0))
-        lift[edge] = 0.0
-        all_vertices.append(vertices[used] + normals[used] * lift[:, None])
-        all_faces.append(remap[faces[hair]])
-        uv.append(topology.uv.reshape(-1, 3, 2)[hair].reshape(-1, 2))
-        rest_all.append(rest[used])
-        if look.hair_style == "tied" and look.hair_length > 0:
-            points, grid, grid_uv = _ponytail(look, center, radius + shell_thickness)
-            head = np.unique(faces[head_faces])
-            rotation, translation = _kabsch(rest[head], posed.vertices[head])  # the head's rigid motion
-            offset = sum(len(v) for v in all_vertices)
-            all_vertices.append(points @ rotation.T + translation)
-            all_faces.append(grid + offset)
-            uv.append(grid_uv[grid].reshape(-1, 2))
-            rest_all.append(points)
-        count = sum(len(f) for f in all_faces) - len(slot)
-        slot = np.concatenate([slot, np.full(count, SLOT["hair"])])
-    rest_points = np.concatenate(rest_all)
-    extra = len(rest_points) - len(rest)
-    attributes = {name: np.concatenate([values, np.full(extra, -1.0)]) for name, values in attributes.items()}
-    attributes.update(hair_flow(rest_points, center))
-    surface = Surface(SLOTS, slot, np.concatenate(uv), rest_points, attributes, topology.masks)
-    return PosedBody(
-        np.concatenate(all_vertices),
-        np.concatenate(all_faces),
-        posed.joints,
-        posed.joint_names,
-        posed.keypoints,
-        posed.capsules,
-        posed.foot_keypoints,
-        surface,
-    )
+    return center, radius
+
+
+def _add_hair(
+    mesh: _MeshParts,
+    posed: PosedBody,
+    topology: AnnyTopology,
+    look: Look,
+    rest: np.ndarray,
+    rest_named: dict[str, np.ndarray],
+    slot: np.ndarray,
+    normals: np.ndarray,
+    center: np.ndarray,
+    radius: float,
+) -> np.ndarray:
+    """Add the hair shell over the scalp (and a tied ponytail) to ``mesh``; returns the hair attribute, the skin
+    shader's hair layer: a smooth hairline under the shell's edge."""
+    faces, vertices = topology.faces, mesh.vertices[0]
+    head_faces = topology.part("head")
+    field = hair_field(rest, topology.groups, center, radius, rest_named, look.hair_style, look.hair_length)
+    skin_faces = (head_faces | (topology.face_part < 0)) & (slot == SLOT["skin"])
+    hair = skin_faces & (field[faces] > 0).all(axis=1)
+    shell_thickness = HAIRLINES[look.hair_style][3]
+    used = np.unique(faces[hair])
+    edge = np.isin(used, faces[~hair])  # the hairline: the shell comes down onto the scalp there
+    remap = np.full(len(rest), -1, dtype=np.int64)
+    remap[used] = np.arange(len(used)) + len(vertices)
+    lift = shell_thickness * (1.0 + 0.6 * np.clip((rest[used, 2] - center[2]) / radius, 0.0, 1.0))
+    lift[edge] = 0.0
+    uv = topology.uv.reshape(-1, 3, 2)[hair].reshape(-1, 2)
+    mesh.add(vertices[used] + normals[used] * lift[:, None], remap[faces[hair]], uv, rest[used])
+    if look.hair_style == "tied" and look.hair_length > 0:
+        points, grid, grid_uv = _ponytail(look, center, radius + shell_thickness)
+        head = np.unique(faces[head_faces])
+        rotation, translation = _kabsch(rest[head], posed.vertices[head])  # the head's rigid motion
+        offset = sum(len(v) for v in mesh.vertices)
+        mesh.add(points @ rotation.T + translation, grid + offset, grid_uv[grid].reshape(-1, 2), points)
+    return field

@@ -13,13 +13,8 @@ next merge: the pool's workers die with the merge (``bpgen.run.procs``) and neve
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import errno
-import functools
-import os
 import shutil
 import sys
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,21 +24,20 @@ import numpy as np
 import orjson
 import yaml
 
-import bpgen
-from bpgen.atomic import atomic_write_image, atomic_write_json
+from bpgen.atomic import atomic_write_image, atomic_write_json, install_directory, recover_directory
 from bpgen.errors import UserError
 from bpgen.hostinfo import usable_cpus
+from bpgen.merge.coco_writer import SplitStream, finish_coco, open_streams
 from bpgen.merge.config import MergeConfig
 from bpgen.merge.plan import SPLITS, parse_badlist, plan_shards, split_shards
 from bpgen.merge.shard_merge import ShardError, ShardResult, ShardTask, merge_shard
 from bpgen.merge.stats import DatasetStats, write_plots
 from bpgen.progress import log
+from bpgen.run import layout
 from bpgen.run.directory import Run
-from bpgen.run.layout import DONE, compact_ranges, shard_dir, shard_name
+from bpgen.run.layout import CONFIG, DONE, compact_ranges, shard_dir, shard_name
 from bpgen.run.locks import exclusive_lock
 from bpgen.run.procs import process_pool
-
-DATASET = "dataset"
 
 
 class MergeError(UserError, ValueError):
@@ -60,20 +54,20 @@ def merge_lock(run_dir: Path) -> contextlib.AbstractContextManager[None]:
 def check_configs(run_dir: Path, shards: list[int]) -> str:
     """The config text all shards share (the run's frozen config when there is one); MergeError names those that
     differ."""
-    reference_path = run_dir / "config.yaml"
+    reference_path = Run(run_dir).config_path
     if not reference_path.is_file():
-        reference_path = shard_dir(run_dir, shards[0]) / "config.yaml"
+        reference_path = shard_dir(run_dir, shards[0]) / CONFIG
     reference = reference_path.read_text()
 
     def text(k: int) -> str | None:
-        path = shard_dir(run_dir, k) / "config.yaml"
+        path = shard_dir(run_dir, k) / CONFIG
         return path.read_text() if path.is_file() else None
 
     differing = [k for k in shards if text(k) != reference]
     if differing:
         raise MergeError(
             f"shards {compact_ranges(differing)} were rendered with another config than {reference_path} (or lack "
-            "config.yaml); merge them as a separate run or re-render them"
+            f"{CONFIG}); merge them as a separate run or re-render them"
         )
     return reference
 
@@ -85,7 +79,7 @@ def read_done(run_dir: Path, shard: int) -> dict[str, Any]:
             raise TypeError("counts are not integers")
         return done
     except (OSError, orjson.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ShardError(f"{shard_name(shard)}: DONE.json is unreadable ({exc})") from None
+        raise ShardError(f"{shard_name(shard)}: {DONE} is unreadable ({exc})") from None
 
 
 def sample_positions(total: int, count: int) -> frozenset[int]:
@@ -123,7 +117,7 @@ def merge_run(
     skip_bad: bool = False,
 ) -> MergeSummary:
     run_dir = run_dir.resolve()
-    if not (run_dir / "shards").is_dir():
+    if not Run(run_dir).shards_dir.is_dir():
         raise MergeError(f"{run_dir} has no shards/; render it first (./2-submit --run NAME)")
     with merge_lock(run_dir):
         return _merge_locked(run_dir, config, resolved, allow_partial, skip_bad)
@@ -134,7 +128,7 @@ def _merge_locked(
 ) -> MergeSummary:
     recover_interrupted(run_dir)
     expected = Run(run_dir).shard_count
-    done_ids = [k for k in range(expected) if (shard_dir(run_dir, k) / DONE).is_file()]
+    done_ids = [k for k in range(expected) if layout.is_done(run_dir, k)]
     missing = [k for k in range(expected) if k not in done_ids]
     if not done_ids:
         raise MergeError(f"{run_dir} has no DONE shard yet; render first (./2-submit --status shows progress)")
@@ -161,9 +155,9 @@ def _merge_locked(
     plans = plan_shards(counts, splits, config.bop_chunk_size)
     samples = sample_positions(sum(c[1] for c in counts), config.contact_sheet_images)
 
-    tmp = run_dir / f".{DATASET}.tmp"
+    tmp = layout.dataset_temp_dir(run_dir)
     for split in SPLITS:
-        (tmp / "images" / split).mkdir(parents=True)
+        layout.dataset_images_dir(tmp, split).mkdir(parents=True)
     tasks = [
         ShardTask(
             shard_dir=shard_dir(run_dir, k),
@@ -181,8 +175,7 @@ def _merge_locked(
         for k in shards
     ]
     try:
-        (tmp / "annotations").mkdir()
-        streams = {split: SplitStream(tmp / "annotations" / f"instances_{split}.json") for split in SPLITS}
+        streams = open_streams(tmp, SPLITS)
         with process_pool(1) as figures:  # draws plots and contact sheet at the end
             figures.submit(_warm_up)  # imports matplotlib while the shards are merged
             results = _run_tasks(tasks, config.workers or default_workers(), skip_bad, skipped, tmp, streams)
@@ -193,75 +186,21 @@ def _merge_locked(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     final = Run(run_dir).dataset_dir
-    install(tmp, final, run_dir / f".{DATASET}.old")
+    install_directory(tmp, final, layout.dataset_old_dir(run_dir))
     summary.dataset = final
     return summary
-
-
-AT_FDCWD = -100
-RENAME_EXCHANGE = 2
-
-
-@functools.cache
-def _renameat2() -> Callable[..., int] | None:
-    try:
-        function = ctypes.CDLL(None, use_errno=True).renameat2  # glibc >= 2.28
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    function.restype = ctypes.c_int
-    return function
-
-
-def exchange(a: Path, b: Path) -> bool:
-    """Swap two existing paths in one atomic step (Linux renameat2 RENAME_EXCHANGE); False where the system or
-    the file system (e.g. NFS) cannot, with nothing changed."""
-    function = _renameat2()
-    if function is None:
-        return False
-    if function(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
-        return False
-    raise OSError(code, os.strerror(code), str(a), None, str(b))
-
-
-def install(tmp: Path, final: Path, old: Path) -> None:
-    """Put the finished ``tmp`` in place of ``final``, so that a kill at any point leaves a whole dataset.
-
-    Where the file system can, the two directories swap atomically and ``tmp`` (now the previous dataset) is
-    removed: ``final`` is always either the previous or the new dataset. Elsewhere ``final`` is renamed to ``old``
-    and ``tmp`` to ``final``; a kill between the two renames leaves no ``final`` but the previous dataset in
-    ``old``, which the next merge puts back (``recover_interrupted``) before it builds.
-    """
-    if final.exists():
-        if exchange(tmp, final):
-            shutil.rmtree(tmp, ignore_errors=True)
-            return
-        if old.exists():
-            shutil.rmtree(old)
-        final.rename(old)
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def recover_interrupted(run_dir: Path) -> None:
     """Repair what an interrupted merge of ``run_dir`` left (called under the merge lock, before building).
 
-    ``.dataset.old`` without ``dataset/``: killed between ``install``'s two renames, so the previous dataset goes
-    back into place; ``.dataset.old`` beside ``dataset/``: killed while removing it, the rest goes;
+    ``.dataset.old`` without ``dataset/``: killed between ``install_directory``'s two renames, so the previous
+    dataset goes back into place; ``.dataset.old`` beside ``dataset/``: killed while removing it, the rest goes;
     ``.dataset.tmp``: an unfinished build, or a previous dataset swapped out and partly removed, goes.
     """
-    final, old, tmp = run_dir / DATASET, run_dir / f".{DATASET}.old", run_dir / f".{DATASET}.tmp"
-    if old.exists():
-        if final.exists():
-            shutil.rmtree(old)
-        else:
-            old.rename(final)
-            log(f"put back {final}, which an interrupted merge had moved aside")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    final = layout.dataset_dir(run_dir)
+    if recover_directory(final, layout.dataset_old_dir(run_dir), layout.dataset_temp_dir(run_dir)):
+        log(f"put back {final}, which an interrupted merge had moved aside")
 
 
 def _run_tasks(
@@ -287,7 +226,7 @@ def _run_tasks(
                 _remove_shard_outputs(tmp, task)
             else:
                 results.append(outcome)
-                streams[outcome.split].add(tmp / "parts" / outcome.split, outcome.shard)
+                streams[outcome.split].add(layout.merge_parts_dir(tmp, outcome.split), outcome.shard)
             if bar is not None:
                 bar.update(1)
             elif (index + 1) % step == 0 or index + 1 == len(tasks):
@@ -308,25 +247,10 @@ def _run_tasks(
 
 def _remove_shard_outputs(tmp: Path, task: ShardTask) -> None:
     """A skipped shard may have failed half-way: take back what it wrote (it checks before writing, but be sure)."""
-    prefix = f"{task.plan.shard:06d}_"
-    for path in (tmp / "images" / task.plan.split).glob(prefix + "*"):
-        path.unlink()
-    for path in (tmp / "parts" / task.plan.split).glob(f"{task.plan.shard:06d}.*"):
+    for path in layout.shard_merge_outputs(tmp, task.plan.split, task.plan.shard):
         path.unlink()
     for index in range(task.plan.chunks):
-        shutil.rmtree(tmp / f"{task.plan.split}_pbr" / f"{task.plan.first_chunk + index:06d}", ignore_errors=True)
-
-
-def _shard_metadata(shard: int, split: str, done: dict[str, Any]) -> dict[str, Any]:
-    keys = ("seed", "scene_seeds", "mode", "versions", "host", "start_time", "end_time", "wall_seconds", "seconds")
-    return (
-        {"shard": shard, "split": split}
-        | {k: done.get(k) for k in keys}
-        | {
-            "counts": done["counts"],
-            "pose_sampling": done.get("pose_sampling"),
-        }
-    )
+        shutil.rmtree(layout.bop_chunk_dir(tmp, task.plan.split, task.plan.first_chunk + index), ignore_errors=True)
 
 
 def _write_outputs(
@@ -362,9 +286,9 @@ def _write_outputs(
     ]
     samples = [s for r in merged for s in r.samples]
     drawn = figures.submit(_draw_figures, stats, per_shard, samples, tmp)  # while the COCO files are closed
-    images, annotations = _close_coco(streams, merged, manifests, render_config, resolved, run_dir.name)
+    images, annotations = finish_coco(streams, merged, manifests, render_config, resolved, run_dir.name)
     drawn.result()
-    shutil.rmtree(tmp / "parts", ignore_errors=True)
+    shutil.rmtree(tmp / layout.PARTS, ignore_errors=True)
     stats_json = {
         "run": run_dir.name,
         "counts": {
@@ -384,7 +308,7 @@ def _write_outputs(
         "histograms": stats.as_dict(),
         "per_shard": per_shard,
     }
-    atomic_write_json(tmp / "stats.json", stats_json, indent=1)
+    atomic_write_json(tmp / layout.DATASET_STATS, stats_json, indent=1)
     (tmp / "merge.yaml").write_text(yaml.safe_dump(resolved, sort_keys=True))
     return MergeSummary(tmp, images, annotations, sorted(skipped), removed)
 
@@ -406,77 +330,3 @@ def _draw_figures(
         from bpgen.preview.sheet import sheet_of
 
         atomic_write_image(tmp / "contact_sheet.png", sheet_of(samples))
-
-
-def _close_coco(
-    streams: dict[str, SplitStream],
-    merged: list[ShardResult],
-    manifests: dict[int, dict[str, Any]],
-    render_config: dict[str, Any],
-    resolved: dict[str, Any],
-    run_name: str,
-) -> tuple[dict[str, int], dict[str, int]]:
-    """Finish annotations/instances_<split>.json with info and categories; returns images/annotations per split."""
-    modes = sorted({str(manifests[r.shard].get("mode")) for r in merged})
-    date_created = max(str(manifests[r.shard].get("end_time", "")) for r in merged)
-    categories = merged[0].categories if merged else []
-    images, annotations = {}, {}
-    for split, stream in streams.items():
-        members = [r for r in merged if r.split == split]
-        images[split] = sum(r.images for r in members)
-        annotations[split] = sum(r.annotations for r in members)
-        info = {
-            "description": "bpgen: synthetic people in extreme poses (BlenderProc, Blender)",
-            "version": bpgen.__version__,
-            "date_created": date_created,
-            "run": run_name,
-            "split": split,
-            "modes": modes,
-            "render_config": render_config,
-            "merge_config": resolved,
-            "shards": [_shard_metadata(r.shard, split, manifests[r.shard]) for r in members],
-        }
-        stream.close(info, categories)
-    return images, annotations
-
-
-class SplitStream:
-    """One split's COCO file, written as shards finish: ``{"images": [...], "annotations": [...], "info": ...,
-    "licenses": [], "categories": [...]}``. Images go straight into the file, annotations into a side file that is
-    appended (in-kernel copy) at the end, when info (which shards made it) and categories are known."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.main = open(path, "wb")
-        self.side_path = path.with_name(f".{path.name}.annotations")
-        self.side = open(self.side_path, "wb+")
-        self.main.write(b'{"images":[')
-        self.empty = {"images": True, "annotations": True}
-
-    def add(self, parts: Path, shard: int) -> None:
-        for key, handle in (("images", self.main), ("annotations", self.side)):
-            fragment_path = parts / f"{shard:06d}.{key}"
-            fragment = fragment_path.read_bytes()
-            fragment_path.unlink()
-            if fragment:
-                handle.write(fragment if self.empty[key] else b"," + fragment)
-                self.empty[key] = False
-
-    def close(self, info: dict[str, Any], categories: list[dict[str, Any]]) -> None:
-        self.main.write(b'],"annotations":[')
-        self.main.flush()
-        self.side.flush()
-        size, offset = self.side.seek(0, os.SEEK_END), 0
-        try:
-            while offset < size:  # in-kernel copy
-                offset += os.copy_file_range(self.side.fileno(), self.main.fileno(), size - offset, offset)
-        except OSError:  # file systems without copy_file_range: copy what is left through user space
-            self.main.seek(0, os.SEEK_END)
-            self.side.seek(offset)
-            shutil.copyfileobj(self.side, self.main, 1 << 24)
-        self.main.seek(0, os.SEEK_END)
-        tail = b'],"info":' + orjson.dumps(info) + b',"licenses":[],"categories":' + orjson.dumps(categories) + b"}\n"
-        self.main.write(tail)
-        self.main.close()
-        self.side.close()
-        self.side_path.unlink()

@@ -15,7 +15,8 @@ from pycocotools import mask as mask_utils
 from bpgen.geometry.labels import pycocotools_rle
 from bpgen.merge.plan import SPLITS
 from bpgen.merge.stats import DatasetStats, StatsBuilder
-from bpgen.run.layout import DONE, shard_dir
+from bpgen.run import layout
+from bpgen.run.layout import DONE, bop_split_dir, shard_dir
 
 MAX_REPORTED = 20
 
@@ -69,7 +70,7 @@ def _check_annotation(ann: dict[str, Any], image: dict[str, Any] | None, problem
 
 def _check_bop(dataset: Path, problems: Problems) -> int:
     chunks = 0
-    for chunk in sorted(p for split in SPLITS for p in (dataset / f"{split}_pbr").glob("*") if p.is_dir()):
+    for chunk in sorted(p for split in SPLITS for p in bop_split_dir(dataset, split).glob("*") if p.is_dir()):
         chunks += 1
         try:
             names = ("scene_gt", "scene_gt_info", "scene_camera")
@@ -98,7 +99,7 @@ def _check_bop(dataset: Path, problems: Problems) -> int:
 def check_dataset(dataset: Path) -> tuple[list[str], int, dict[str, Any]]:
     """Returns (first problems, number of problems, summary counts); no problems means the dataset is valid."""
     problems = Problems()
-    stats_path = dataset / "stats.json"
+    stats_path = dataset / layout.DATASET_STATS
     if not stats_path.is_file():
         problems.add(f"{dataset} has no stats.json: it is not a finished bpgen merge (run python -m bpgen.merge)")
         return problems.lines, problems.count, {}
@@ -109,7 +110,7 @@ def check_dataset(dataset: Path) -> tuple[list[str], int, dict[str, Any]]:
     summary: dict[str, Any] = {"images": {}, "annotations": {}}
     shard_counts: dict[int, dict[str, int]] = {}
     for split in SPLITS:
-        path = dataset / "annotations" / f"instances_{split}.json"
+        path = layout.instances_file(dataset, split)
         coco = _load_coco(path, problems)
         if coco is None:
             continue
@@ -121,7 +122,7 @@ def check_dataset(dataset: Path) -> tuple[list[str], int, dict[str, Any]]:
             if image["id"] in image_ids:
                 problems.add(f"{path.name}: image id {image['id']} is used twice")
             image_ids.add(image["id"])
-            if not (dataset / "images" / split / image["file_name"]).is_file():
+            if not (layout.dataset_images_dir(dataset, split) / image["file_name"]).is_file():
                 problems.add(f"{path.name}: image file images/{split}/{image['file_name']} is missing")
         category_ids = {c["id"] for c in coco.dataset["categories"]}
         split_people = StatsBuilder()
@@ -156,6 +157,6 @@ def check_dataset(dataset: Path) -> tuple[list[str], int, dict[str, Any]]:
     for shard, recorded in sorted(shard_counts.items()):
         done_path = shard_dir(run_dir, shard) / DONE
         if done_path.is_file() and json.loads(done_path.read_text())["counts"] != recorded:
-            problems.add(f"shard {shard}: its DONE.json counts changed since the merge; merge again")
+            problems.add(f"shard {shard}: its {DONE} counts changed since the merge; merge again")
     summary["bop_chunks"] = _check_bop(dataset, problems)
     return problems.lines, problems.count, summary

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from bpgen.run import layout
+
 SPLITS = ("train", "val")
-_MERGED_NAME = re.compile(r"^(\d{6})_(\d{6})\.\w+$")
-_SHARD_NAME = re.compile(r"^(?:.*/)?shard_(\d{6})/images/(\d{6})\.\w+$")
 
 
 def split_shards(shards: Sequence[int], val_ratio: float, seed: int) -> dict[int, str]:
@@ -56,10 +55,6 @@ def plan_shards(
     return plans
 
 
-def merged_name(shard: int, frame: int, extension: str) -> str:
-    return f"{shard:06d}_{frame:06d}{extension}"
-
-
 def parse_badlist(lines: Iterable[str]) -> set[tuple[int, int]]:
     """(shard, frame) of each listed image: merged names (000003_000012.jpg) or shard paths
     (shard_000003/images/000012.jpg); blank lines and # comments are ignored."""
@@ -68,8 +63,8 @@ def parse_badlist(lines: Iterable[str]) -> set[tuple[int, int]]:
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
-        match = _MERGED_NAME.match(line.rsplit("/", 1)[-1]) or _SHARD_NAME.match(line)
-        if not match:
+        image = layout.image_of_name(line)
+        if image is None:
             raise ValueError(f"badlist line {number}: {line!r} is not an image name like 000003_000012.jpg")
-        bad.add((int(match[1]), int(match[2])))
+        bad.add(image)
     return bad

@@ -22,8 +22,10 @@ import orjson
 
 from bpgen.errors import UserError
 from bpgen.geometry.labels import pycocotools_rle
-from bpgen.merge.plan import ShardPlan, merged_name
+from bpgen.merge.plan import ShardPlan
 from bpgen.merge.stats import DatasetStats, StatsBuilder
+from bpgen.run import layout
+from bpgen.run.layout import COCO, DONE, FRAMES, IMAGES, bop_chunk_dir, depth_file
 
 
 class ShardError(UserError, ValueError):
@@ -67,20 +69,20 @@ def load_shard(shard_dir: Path, expected_counts: tuple[int, int]) -> dict[str, A
     ``iter_frames``; its line count is checked as it is read)."""
     name = shard_dir.name
     try:
-        coco = orjson.loads((shard_dir / "coco.json").read_bytes())
-        if not (shard_dir / "frames.jsonl").is_file():
-            raise FileNotFoundError(2, "missing", str(shard_dir / "frames.jsonl"))
-        present = set(os.listdir(shard_dir / "images"))
+        coco = orjson.loads((shard_dir / COCO).read_bytes())
+        if not (shard_dir / FRAMES).is_file():
+            raise FileNotFoundError(2, "missing", str(shard_dir / FRAMES))
+        present = set(os.listdir(shard_dir / IMAGES))
     except FileNotFoundError as exc:
         raise ShardError(f"{name}: {Path(exc.filename).name} is missing") from None
     except orjson.JSONDecodeError as exc:
         raise ShardError(f"{name}: corrupt JSON ({exc})") from None
     images, annotations = coco.get("images"), coco.get("annotations")
     if not isinstance(images, list) or not isinstance(annotations, list) or not coco.get("categories"):
-        raise ShardError(f"{name}: coco.json lacks images, annotations or categories")
+        raise ShardError(f"{name}: {COCO} lacks images, annotations or categories")
     if (len(images), len(annotations)) != expected_counts:
         raise ShardError(
-            f"{name}: coco.json has {len(images)} images / {len(annotations)} annotations but DONE.json says "
+            f"{name}: {COCO} has {len(images)} images / {len(annotations)} annotations but {DONE} says "
             f"{expected_counts[0]} / {expected_counts[1]}"
         )
     for image in images:
@@ -94,16 +96,16 @@ def iter_frames(shard_dir: Path, full: bool) -> Iterator[dict[str, Any]]:
     person's visib_fract, truncation and extremeness, read from the line without parsing its arrays (10x faster).
     Who the persons are (age, sex, hair, garments...) is counted from the COCO annotations, parsed anyway."""
     name = shard_dir.name
-    with open(shard_dir / "frames.jsonl", "rb") as handle:
+    with open(shard_dir / FRAMES, "rb") as handle:
         for number, line in enumerate((raw for raw in handle if raw.strip()), start=1):
             if full:
                 try:
                     yield orjson.loads(line)
                 except orjson.JSONDecodeError as exc:
-                    raise ShardError(f"{name}: frames.jsonl line {number} is corrupt ({exc})") from None
+                    raise ShardError(f"{name}: {FRAMES} line {number} is corrupt ({exc})") from None
                 continue
             if not line.rstrip().endswith(b"}"):
-                raise ShardError(f"{name}: frames.jsonl line {number} is truncated")
+                raise ShardError(f"{name}: {FRAMES} line {number} is truncated")
             values: dict[bytes, list[float]] = {b"visib_fract": [], b"truncation": [], b"extremeness": []}
             for key, value in _PERSON_SCALARS.findall(line):
                 values[key].append(float(value))
@@ -124,7 +126,7 @@ def _checked(pairs: Iterator[tuple[Any, Any]], name: str) -> Iterator[tuple[Any,
     except ValueError as exc:
         if "zip()" not in str(exc):
             raise
-        raise ShardError(f"{name}: frames.jsonl and coco.json list a different number of images") from None
+        raise ShardError(f"{name}: {FRAMES} and {COCO} list a different number of images") from None
 
 
 def place_file(source: str | Path, target: str | Path, mode: str) -> None:
@@ -161,9 +163,9 @@ def merge_shard(task: ShardTask) -> ShardResult:
     by_image: dict[int, list[dict[str, Any]]] = {}
     for annotation in coco["annotations"]:
         by_image.setdefault(annotation["image_id"], []).append(annotation)
-    images_dir = os.path.join(task.out_dir, "images", plan.split)
+    images_dir = str(layout.dataset_images_dir(task.out_dir, plan.split))
     shard_dir = str(task.shard_dir)
-    parts = task.out_dir / "parts" / plan.split
+    parts = layout.merge_parts_dir(task.out_dir, plan.split)
     merged_images: list[dict[str, Any]] = []
     merged_annotations: list[dict[str, Any]] = []
     bop = _BopChunks(task, task.shard_dir) if task.bop else None
@@ -178,7 +180,7 @@ def merge_shard(task: ShardTask) -> ShardResult:
             result.removed["badlist_images"] += 1
             result.removed["badlist_annotations"] += len(annotations)
             continue
-        name = merged_name(plan.shard, frame, suffix)
+        name = layout.merged_image_name(plan.shard, frame, suffix)
         place_file(os.path.join(shard_dir, image["file_name"]), os.path.join(images_dir, name), task.image_mode)
         image_id = plan.image_offset + image["id"]
         merged_image = {
@@ -210,7 +212,9 @@ def merge_shard(task: ShardTask) -> ShardResult:
             bop.add(frame, image, frame_record, annotations)
     parts.mkdir(parents=True, exist_ok=True)
     for key, items in (("images", merged_images), ("annotations", merged_annotations)):
-        (parts / f"{plan.shard:06d}.{key}").write_bytes(orjson.dumps(items)[1:-1])  # the list's items, no brackets
+        layout.merge_part(parts, plan.shard, key).write_bytes(
+            orjson.dumps(items)[1:-1]
+        )  # the list's items, no brackets
     if bop is not None:
         bop.finish()
     result.stats = stats.build()
@@ -218,8 +222,9 @@ def merge_shard(task: ShardTask) -> ShardResult:
 
 
 class _BopChunks:
-    """BOP-style ``<split>_pbr/<chunk>/``: rgb/, depth/ (if rendered), mask/ (amodal), mask_visib/ (visible),
-    scene_gt.json, scene_gt_info.json, scene_camera.json; im_id = frame within its chunk, gt = person index."""
+    """BOP-style ``<split>_pbr/<chunk>/`` (``bop_chunk_dir``): rgb/, depth/ (if rendered), mask/ (amodal),
+    mask_visib/ (visible), scene_gt.json, scene_gt_info.json, scene_camera.json; im_id = frame within its chunk,
+    gt = person index."""
 
     def __init__(self, task: ShardTask, shard_dir: Path) -> None:
         self.task, self.shard_dir = task, shard_dir
@@ -227,12 +232,15 @@ class _BopChunks:
 
     def _chunk(self, frame: int) -> tuple[Path, int, dict[str, dict[str, Any]]]:
         index = frame // self.task.bop_chunk_size
-        chunk = self.task.out_dir / f"{self.task.plan.split}_pbr" / f"{self.task.plan.first_chunk + index:06d}"
+        chunk = self._chunk_dir(index)
         if index not in self.scene:
             for sub in ("rgb", "mask", "mask_visib"):
                 (chunk / sub).mkdir(parents=True, exist_ok=True)
             self.scene[index] = {"scene_gt": {}, "scene_gt_info": {}, "scene_camera": {}}
         return chunk, frame % self.task.bop_chunk_size, self.scene[index]
+
+    def _chunk_dir(self, index: int) -> Path:
+        return bop_chunk_dir(self.task.out_dir, self.task.plan.split, self.task.plan.first_chunk + index)
 
     def add(self, frame: int, image: dict[str, Any], record: dict[str, Any], annotations: list[dict[str, Any]]) -> None:
         import cv2
@@ -241,7 +249,7 @@ class _BopChunks:
         chunk, im_id, scene = self._chunk(frame)
         suffix = Path(image["file_name"]).suffix
         place_file(self.shard_dir / image["file_name"], chunk / "rgb" / f"{im_id:06d}{suffix}", self.task.image_mode)
-        depth = self.shard_dir / "depth" / f"{frame:06d}.png"
+        depth = self.shard_dir / depth_file(frame)
         if depth.is_file():
             (chunk / "depth").mkdir(exist_ok=True)
             place_file(depth, chunk / "depth" / f"{im_id:06d}.png", self.task.image_mode)
@@ -277,7 +285,7 @@ class _BopChunks:
 
     def finish(self) -> None:
         for index, scene in self.scene.items():
-            chunk = self.task.out_dir / f"{self.task.plan.split}_pbr" / f"{self.task.plan.first_chunk + index:06d}"
+            chunk = self._chunk_dir(index)
             for name, data in scene.items():
                 (chunk / f"{name}.json").write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
 

@@ -214,28 +214,52 @@ def write_plots(stats: DatasetStats, per_shard: list[dict[str, Any]], directory:
     import matplotlib.pyplot as plt
 
     directory.mkdir(parents=True, exist_ok=True)
-    written = []
+    plots = _Plots(plt, directory)
+    _plot_image_counts(plots, stats)
+    _plot_keypoint_visibility(plots, stats)
+    _plot_person_fractions(plots, stats)
+    _plot_person_numbers(plots, stats)
+    _plot_person_names(plots, stats)
+    _plot_per_shard(plots, per_shard)
+    return plots.written
 
-    def save(name: str, figure: Any, bottom: float = 0.15) -> None:
-        path = directory / f"{name}.png"
-        figure.subplots_adjust(left=0.15, right=0.97, top=0.95, bottom=bottom)  # fixed: tight_layout costs ~0.15 s each
+
+class _Plots:
+    """Figures of one directory, saved with fixed margins (tight_layout costs ~0.15 s each) in the order drawn."""
+
+    def __init__(self, plt: Any, directory: Path) -> None:
+        self.plt, self.directory = plt, directory
+        self.written: list[Path] = []
+
+    def figure(self, *shape: int, figsize: tuple[float, float] = (6, 3.5), **options: Any) -> Any:
+        return self.plt.subplots(*shape, figsize=figsize, **options)
+
+    def save(self, name: str, figure: Any, bottom: float = 0.15) -> None:
+        path = self.directory / f"{name}.png"
+        figure.subplots_adjust(left=0.15, right=0.97, top=0.95, bottom=bottom)
         figure.savefig(path, dpi=100, metadata={"Software": None})
-        plt.close(figure)
-        written.append(path)
+        self.plt.close(figure)
+        self.written.append(path)
 
+
+def _plot_image_counts(plots: _Plots, stats: DatasetStats) -> None:
+    """Persons per image (annotated, in the scene) and the visible mask areas."""
     for name, counts, xlabel in (
         ("annotations_per_image", stats.annotations_per_image, "annotated (visible) persons per image"),
         ("persons_per_image", stats.persons_per_image, "persons in the scene per image"),
     ):
-        fig, ax = plt.subplots(figsize=(6, 3.5))
+        fig, ax = plots.figure()
         ax.bar(np.arange(len(counts)), counts)
         ax.set(xlabel=xlabel + f" (last bar: >= {MAX_PERSONS})", ylabel="images")
-        save(name, fig)
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+        plots.save(name, fig)
+    fig, ax = plots.figure()
     ax.stairs(stats.mask_area, np.concatenate([[0.5], AREA_BINS[1:]]), fill=True)  # log axis: 0 drawn at 0.5
     ax.set(xscale="log", xlabel="visible mask area (px)", ylabel="annotations")
-    save("mask_area", fig)
-    fig, ax = plt.subplots(figsize=(8, 3.5))
+    plots.save("mask_area", fig)
+
+
+def _plot_keypoint_visibility(plots: _Plots, stats: DatasetStats) -> None:
+    fig, ax = plots.figure(figsize=(8, 3.5))
     shares = stats.keypoint_visibility / np.maximum(stats.keypoint_visibility.sum(axis=1, keepdims=True), 1)
     bottom = np.zeros(17)
     for v, label in enumerate(("outside (v=0)", "occluded (v=1)", "visible (v=2)")):
@@ -244,20 +268,28 @@ def write_plots(stats: DatasetStats, per_shard: list[dict[str, Any]], directory:
     ax.set_xticks(range(17), COCO_KEYPOINTS, rotation=60, ha="right", fontsize=7)
     ax.set(ylabel="share of annotations")
     ax.legend(fontsize=7)
-    save("keypoint_visibility", fig, bottom=0.3)
+    plots.save("keypoint_visibility", fig, bottom=0.3)
+
+
+def _plot_person_fractions(plots: _Plots, stats: DatasetStats) -> None:
+    """Visible and truncated fraction, pose extremeness: shares of every person in the scenes."""
     for name, counts, xlabel in (
         ("visib_fract", stats.visib_fract, "visible fraction of a person (1 - occlusion)"),
         ("truncation", stats.truncation, "truncated fraction (outside the image)"),
         ("extremeness", stats.extremeness, "pose extremeness"),
     ):
-        fig, ax = plt.subplots(figsize=(6, 3.5))
+        fig, ax = plots.figure()
         ax.stairs(counts, UNIT_BINS, fill=True)
         ax.set(xlabel=xlabel, ylabel="persons")
-        save(name, fig)
+        plots.save(name, fig)
+
+
+def _plot_person_numbers(plots: _Plots, stats: DatasetStats) -> None:
+    """Age, height, BMI (histograms) and skin tone (one bar per Monk band, in its colour)."""
     for key, (bins, xlabel) in PERSON_NUMBERS.items():
         counts = getattr(stats, key)
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        if key == "skin_tone":  # one bar per Monk band, in its colour
+        fig, ax = plots.figure()
+        if key == "skin_tone":
             from bpgen.colour import MONK_SKIN_TONES_SRGB
 
             bands = np.arange(1, len(bins))
@@ -266,19 +298,26 @@ def write_plots(stats: DatasetStats, per_shard: list[dict[str, Any]], directory:
         else:
             ax.stairs(counts[:-1], bins, fill=True)
         ax.set(xlabel=f"{xlabel}; unknown: {counts[-1]} annotations", ylabel="annotations")
-        save(key, fig)
+        plots.save(key, fig)
+
+
+def _plot_person_names(plots: _Plots, stats: DatasetStats) -> None:
+    """Body model, sex, hair and garments: a bar per name, then other and unknown."""
     for key, vocabulary in PERSON_NAMES.items():
         counts = getattr(stats, key)
         labels = (*vocabulary, OTHER, UNKNOWN)
-        fig, ax = plt.subplots(figsize=(6, 3.5))
+        fig, ax = plots.figure()
         ax.bar(range(len(labels)), counts, color=["C0"] * len(vocabulary) + ["0.55", "0.75"])
         ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=8)
         if key == "garments":
             ax.set(xlabel="garments (unknown: annotations without a garment list)", ylabel="garments worn")
         else:
             ax.set(xlabel=key.replace("_", " "), ylabel="annotations")
-        save(key, fig, bottom=0.32)
-    fig, (top, bottom_ax) = plt.subplots(2, 1, figsize=(8, 5), sharex=True)
+        plots.save(key, fig, bottom=0.32)
+
+
+def _plot_per_shard(plots: _Plots, per_shard: list[dict[str, Any]]) -> None:
+    fig, (top, bottom_ax) = plots.figure(2, 1, figsize=(8, 5), sharex=True)
     shards = [s["shard"] for s in per_shard]
     top.bar(shards, [s["images"] for s in per_shard], label="images")
     top.bar(shards, [s["annotations"] for s in per_shard], alpha=0.5, label="annotations")
@@ -286,5 +325,4 @@ def write_plots(stats: DatasetStats, per_shard: list[dict[str, Any]], directory:
     top.set(ylabel="count")
     bottom_ax.bar(shards, [s["render_seconds"] for s in per_shard])
     bottom_ax.set(xlabel="shard", ylabel="render seconds")
-    save("per_shard", fig)
-    return written
+    plots.save("per_shard", fig)

@@ -26,6 +26,7 @@ from bpgen.errors import UserError
 from bpgen.hostinfo import usable_cpu_ids
 from bpgen.ops.task import child_environment, render_command
 from bpgen.progress import log
+from bpgen.run import layout
 from bpgen.run.directory import Run
 from bpgen.run.locks import exclusive_lock, lock_held
 from bpgen.run.procs import die_with_parent_preexec
@@ -158,4 +159,4 @@ def run_local(
 
 
 def log_path(run: Run, shard: int) -> Path:
-    return run.logs_dir / f"shard_{shard:06d}.log"
+    return layout.local_shard_log(run.logs_dir, shard)

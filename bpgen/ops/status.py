@@ -1,13 +1,22 @@
-"""Shard states of a run from DONE markers and the queue (never sacct), and the table ``--status`` prints."""
+"""Shard states of a run from DONE markers and the queue (never sacct), the table ``--status`` prints, and
+``--wait`` (until none of the run's jobs is queued)."""
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bpgen.ops.local import running_locally
+from bpgen.ops.slurm import cluster
 from bpgen.ops.slurm.cluster import QueuedJob
-from bpgen.run.layout import compact_ranges
+from bpgen.ops.slurm.params import job_name
+from bpgen.progress import log
+from bpgen.run.directory import Run
+from bpgen.run.layout import compact_ranges, task_log
+from bpgen.run.site import SiteConfig
 
 STATES = ("done", "running", "pending", "failed", "not submitted")
 
@@ -36,7 +45,7 @@ def submitted_shards(submissions: Iterable[Mapping[str, Any]]) -> set[int]:
 
 def last_attempt_logs(submissions: Iterable[Mapping[str, Any]]) -> dict[int, str]:
     """Shard -> ``<array job>_<task>`` (or ``<job>`` for a one-shard job) of the latest task that rendered it: the
-    stem of its log file ``<stem>_0_log.out``."""
+    stem of its log file (``layout.task_log``)."""
     attempts: dict[int, str] = {}
     for s in submissions:
         if s.get("kind") == "render":
@@ -128,3 +137,73 @@ def format_status(status: RunStatus, merging_next: bool = False) -> str:
         if k in status.failed_logs:
             lines.append(f"  shard {k}: last log {status.failed_logs[k]}")
     return "\n".join(lines)
+
+
+def collect_status(run: Run, jobs: list[QueuedJob], local: bool) -> RunStatus:
+    manifest = run.manifest()
+    count, images = int(manifest["shards"]), int(manifest["images_per_shard"])
+    submissions = run.submissions()
+    done = run.done_shards(count)
+    queued = queued_shards(submissions, jobs, job_name("render", run.name))
+    states = shard_states(count, done, queued, submitted_shards(submissions), running_locally=local)
+    records = run.done_records(done)
+    stems = last_attempt_logs(submissions)
+    return RunStatus(
+        name=run.name,
+        path=str(run.path),
+        images_per_shard=images,
+        states=states,
+        done_images=sum(int(r["counts"]["images"]) for r in records.values()),
+        partial_images=sum(run.partial_images(k) for k in range(count) if k not in done),
+        done_wall_seconds=[float(r["wall_seconds"]) for r in records.values() if "wall_seconds" in r],
+        failed_logs={k: str(task_log(run.slurm_dir, stem)) for k, stem in stems.items()},
+    )
+
+
+def stage_jobs(run: Run, jobs: list[QueuedJob]) -> list[str]:
+    ids = {str(s["job_id"]): s["kind"] for s in run.submissions() if s.get("kind") in ("merge", "train")}
+    return [f"{ids[j.job_id]} job {j.job_id}: {j.state} ({j.reason})" for j in jobs if j.job_id in ids]
+
+
+def show_status(site: SiteConfig, name: str) -> int:
+    run = Run.find(name, site.data_root)
+    jobs: list[QueuedJob] = []
+    warning = ""
+    if cluster.slurm_available():
+        try:
+            jobs = cluster.queued_jobs()
+        except cluster.SlurmError as exc:
+            warning = f"warning: queue unknown ({exc}); queued shards show as failed"
+    print(format_status(collect_status(run, jobs, local=running_locally(run))))
+    for line in stage_jobs(run, jobs):
+        print(line)
+    if warning:
+        print(warning)
+    return 0
+
+
+def wait_for_run(run: Run, poll_seconds: float = 3.0) -> int:
+    """Block until none of the run's jobs is queued; 0 when every shard is DONE."""
+    ids = {str(s["job_id"]) for s in run.submissions() if "job_id" in s}
+    count = run.shard_count
+    bar = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=count, desc=f"run {run.name}", unit="shard", file=sys.stderr)
+    last = -1
+    while True:
+        jobs = [j for j in cluster.queued_jobs() if j.array_job_id in ids or j.job_id in ids]
+        done = len(run.done_shards(count))
+        if bar is not None:
+            bar.update(done - bar.n)
+        elif done != last:
+            log(f"run {run.name}: {done}/{count} shards DONE, {len(jobs)} job(s) queued")
+        last = done
+        if not jobs:
+            break
+        time.sleep(poll_seconds)
+    if bar is not None:
+        bar.close()
+    print(format_status(collect_status(run, [], local=False)))
+    return 0 if len(run.done_shards(count)) == count else 1

@@ -14,7 +14,6 @@ import argparse
 import contextlib
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -31,17 +30,12 @@ from bpgen.ops.slurm.params import (
     job_name,
     render_array_parameters,
     resource_options,
+    sbatch_text,
     stage_job_argv,
+    stage_script,
     task_python,
 )
-from bpgen.ops.status import (
-    RunStatus,
-    format_status,
-    last_attempt_logs,
-    queued_shards,
-    shard_states,
-    submitted_shards,
-)
+from bpgen.ops.status import collect_status, format_status, queued_shards, show_status, wait_for_run
 from bpgen.progress import log
 from bpgen.render.config import RenderConfig, compose_render_config
 from bpgen.run import layout
@@ -71,7 +65,37 @@ def _count(flag: str) -> Callable[[str], int]:
     return parse
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+@dataclass(frozen=True)
+class SubmitOptions:
+    """The command line of a submission, parsed and checked."""
+
+    run: str
+    shards: int
+    images_per_shard: int
+    overrides: tuple[str, ...]
+    then: str | None
+    local: bool
+    workers: int | None
+    force_new_config: bool
+    force: bool
+    hold: bool
+    wait: bool
+    dry_run: bool
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        """The jobs that follow the shards (``--then``): merge, and train after it."""
+        return STAGES_AFTER.get(self.then or "", ())
+
+
+@dataclass(frozen=True)
+class StatusRequest:
+    """``--status RUN``: show a run's shard table (RUN is a name or a path)."""
+
+    run: str
+
+
+def parse_args(argv: list[str] | None = None) -> SubmitOptions | StatusRequest:
     parser = _OneLineParser(
         prog="./2-submit",
         description="Render a run of N shards: one Slurm array job (split at MaxArraySize), or locally without "
@@ -107,7 +131,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         )
     if args.shards is not None and args.shards > layout.MAX_SHARDS:
         parser.error(f"--shards {args.shards} is more than a run can name ({layout.MAX_SHARDS}: 6-digit shard ids)")
-    return args
+    if args.status is not None:
+        return StatusRequest(args.status)
+    return SubmitOptions(
+        run=args.run,
+        shards=args.shards,
+        images_per_shard=args.images_per_shard,
+        overrides=tuple(args.overrides),
+        then=args.then,
+        local=args.local,
+        workers=args.workers,
+        force_new_config=args.force_new_config,
+        force=args.force,
+        hold=args.hold,
+        wait=args.wait,
+        dry_run=args.dry_run,
+    )
 
 
 @dataclass
@@ -131,22 +170,22 @@ def check_device(config: RenderConfig, site: SiteConfig, local: bool) -> None:
         )
 
 
-def make_plan(site: SiteConfig, args: argparse.Namespace, locks: contextlib.ExitStack) -> Plan:
+def make_plan(site: SiteConfig, options: SubmitOptions, locks: contextlib.ExitStack) -> Plan:
     """Decide what to submit. Unless it is a dry run, the run's submission lock is entered into ``locks`` before
     the queue is read, so a concurrent 2-submit of the same run plans after this one has recorded its jobs."""
-    name = check_run_name(args.run)
-    config, resolved = compose_render_config(args.overrides, assets_dir=site.assets_dir)  # freezes the library
-    local = args.local or not cluster.slurm_available()
+    name = check_run_name(options.run)
+    config, resolved = compose_render_config(options.overrides, assets_dir=site.assets_dir)  # freezes the library
+    local = options.local or not cluster.slurm_available()
     check_device(config, site, local)
-    text = layout.config_text(resolved, args.images_per_shard)
-    spec = RunSpec(name, args.shards, args.images_per_shard, tuple(args.overrides), text)
+    text = layout.config_text(resolved, options.images_per_shard)
+    spec = RunSpec(name, options.shards, options.images_per_shard, options.overrides, text)
     run = Run.named(name, site.data_root)
     problem = unwritable_reason(run.path)
     if problem:
         raise RunError(f"run directory {run.path} cannot be written ({problem}); set BPGEN_DATA_ROOT to a writable dir")
-    if not args.dry_run:
+    if not options.dry_run:
         locks.enter_context(run.submission_lock())
-    state = run.check_request(spec, args.force_new_config)
+    state = run.check_request(spec, options.force_new_config)
     submissions = run.submissions() if state != "new" else []
     jobs = read_queue(run, submissions, local)
     queued = queued_shards(submissions, jobs, job_name("render", name))
@@ -200,10 +239,10 @@ def check_container(site: SiteConfig) -> None:
         )
 
 
-def submit_slurm(site: SiteConfig, plan: Plan, args: argparse.Namespace, release_submission: Callable[[], None]) -> int:
+def submit_slurm(site: SiteConfig, plan: Plan, options: SubmitOptions, release_submission: Callable[[], None]) -> int:
     run = plan.run
     limits = cluster.job_limits()
-    if len(plan.to_submit) > limits.max_job_count and not args.force:
+    if len(plan.to_submit) > limits.max_job_count and not options.force:
         raise RunError(
             f"{len(plan.to_submit)} shards would be {len(plan.to_submit)} jobs in the queue, more than the "
             f"cluster's MaxJobCount={limits.max_job_count} (scontrol show config): sbatch starts refusing and the "
@@ -211,9 +250,9 @@ def submit_slurm(site: SiteConfig, plan: Plan, args: argparse.Namespace, release
             "command, or add --force"
         )
     chunks = plan_arrays(plan.to_submit, limits.max_array_size, site.array_throttle)
-    stages = STAGES_AFTER.get(args.then or "", ())
+    stages = options.stages
     python = task_python(site, container_runtime())
-    if args.dry_run:
+    if options.dry_run:
         return print_dry_run(site, plan, chunks, stages, python)
     if chunks:
         check_container(site)
@@ -229,7 +268,7 @@ def submit_slurm(site: SiteConfig, plan: Plan, args: argparse.Namespace, release
     submitted: list[str] = []
     for chunk in chunks:
         try:
-            job_id = submit_chunk(site, plan, chunk, python, args.hold)
+            job_id = submit_chunk(site, plan, chunk, python, options.hold)
         except cluster.SlurmError as exc:
             if not submitted:
                 if plan.state == "new":
@@ -247,7 +286,7 @@ def submit_slurm(site: SiteConfig, plan: Plan, args: argparse.Namespace, release
     try:
         for stage in stages:
             argv = stage_job_argv(stage, site, run.name, run.path, run.logs_dir, dependency)
-            if args.hold:
+            if options.hold:
                 argv.insert(0, "--hold")
             run.logs_dir.mkdir(exist_ok=True)
             job_id = cluster.sbatch(argv)
@@ -257,7 +296,7 @@ def submit_slurm(site: SiteConfig, plan: Plan, args: argparse.Namespace, release
         stem = None if not submitted else f"{submitted[0]}_0" if len(chunks[0].shards) > 1 else submitted[0]
         print_next_steps(run, plan.spec, stem, stages)
         release_submission()
-        return wait_for_run(run) if args.wait else 0
+        return wait_for_run(run) if options.wait else 0
     except cluster.SlurmError as exc:  # the shards are submitted: not a refusal (2) but a partial failure
         print(f"error: {exc}; the render arrays {', '.join(submitted) or '(none)'} are submitted", file=sys.stderr)
         return 1
@@ -288,15 +327,10 @@ def submit_chunk(site: SiteConfig, plan: Plan, chunk: ArrayChunk, python: str, h
 
 
 def print_dry_run(site: SiteConfig, plan: Plan, chunks: list[ArrayChunk], stages: tuple[str, ...], python: str) -> int:
-    from submitit.slurm.slurm import _make_sbatch_string
-
     print(describe_plan(plan) + " (dry run: nothing written or submitted)")
-    command = f"{python} -u -m submitit.core._submit {plan.run.slurm_dir}"
     for chunk in chunks:
-        map_count = len(chunk.shards) if len(chunk.shards) > 1 else None
-        parameters = render_array_parameters(site, plan.run.name, chunk)
         print(f"\n# shards {compact_ranges(chunk.shards)}: task i renders shard number i of this list")
-        print(_make_sbatch_string(command=command, folder=plan.run.slurm_dir, map_count=map_count, **parameters))
+        print(sbatch_text(site, plan.run.name, chunk, python, plan.run.slurm_dir))
     dependency = "afterok:<render arrays>" if chunks else ""
     for stage in stages:
         argv = stage_job_argv(stage, site, plan.run.name, plan.run.path, plan.run.logs_dir, dependency)
@@ -308,8 +342,8 @@ def print_dry_run(site: SiteConfig, plan: Plan, chunks: list[ArrayChunk], stages
 def print_next_steps(run: Run, spec: RunSpec, log_stem: str | None, stages: tuple[str, ...]) -> None:
     """``log_stem``: the first submitted task's (``<array>_0``, or ``<job>`` for a one-shard job), if any."""
     if log_stem:
-        example = run.slurm_dir / f"{log_stem}_0_log.out"
-        print(f"logs: {run.slurm_dir}/<array job>_<task>_0_log.out (e.g. {example}); merge/train: {run.logs_dir}")
+        pattern = layout.task_log(run.slurm_dir, "<array job>_<task>")
+        print(f"logs: {pattern} (e.g. {layout.task_log(run.slurm_dir, log_stem)}); merge/train: {run.logs_dir}")
     print("next:")
     print(f"  ./2-submit --status {spec.name}        shard table and ETA")
     print(f"  ./2-submit --shards {spec.shards} --run {spec.name} ...   (the same command) resubmits unfinished shards")
@@ -317,18 +351,18 @@ def print_next_steps(run: Run, spec: RunSpec, log_stem: str | None, stages: tupl
         print(f"  sbatch jobs/merge.sbatch {run.path}   once all shards are DONE")
 
 
-def run_locally(site: SiteConfig, plan: Plan, args: argparse.Namespace, release_submission: Callable[[], None]) -> int:
+def run_locally(site: SiteConfig, plan: Plan, options: SubmitOptions, release_submission: Callable[[], None]) -> int:
     run, spec = plan.run, plan.spec
-    stages = STAGES_AFTER.get(args.then or "", ())
-    workers = args.workers or default_workers(usable_cpus(), site.render.cpus)
-    if args.dry_run:
+    stages = options.stages
+    workers = options.workers or default_workers(usable_cpus(), site.render.cpus)
+    if options.dry_run:
         print(describe_plan(plan) + " (dry run: nothing written)")
         print(f"would render shards {compact_ranges(plan.to_submit) or '(none)'} locally with {workers} process(es)")
         return 0
     if plan.state == "changed":
         log(f"set the old shards aside in {run.supersede()}")
     run.freeze(spec, site.values)
-    print(describe_plan(plan) + (" (--local)" if args.local else " (no sbatch on this machine: rendering locally)"))
+    print(describe_plan(plan) + (" (--local)" if options.local else " (no sbatch on this machine: rendering locally)"))
     with local_lock(run):
         failed: list[int] = []
         if plan.to_submit:
@@ -341,7 +375,7 @@ def run_locally(site: SiteConfig, plan: Plan, args: argparse.Namespace, release_
         print(f"error: shards {compact_ranges(failed)} failed; rerun the same command to resume them", file=sys.stderr)
         return 1
     for stage in stages:
-        script = site.project_dir / "jobs" / f"{stage}.sbatch"
+        script = stage_script(site, stage)
         log(f"running {stage}: bash {script} {run.path}")
         status = subprocess.run(["bash", str(script), str(run.path)], check=False).returncode
         if status != 0:
@@ -350,87 +384,17 @@ def run_locally(site: SiteConfig, plan: Plan, args: argparse.Namespace, release_
     return 0
 
 
-def collect_status(run: Run, jobs: list[cluster.QueuedJob], local: bool) -> RunStatus:
-    manifest = run.manifest()
-    count, images = int(manifest["shards"]), int(manifest["images_per_shard"])
-    submissions = run.submissions()
-    done = run.done_shards(count)
-    queued = queued_shards(submissions, jobs, job_name("render", run.name))
-    states = shard_states(count, done, queued, submitted_shards(submissions), running_locally=local)
-    records = run.done_records(done)
-    stems = last_attempt_logs(submissions)
-    return RunStatus(
-        name=run.name,
-        path=str(run.path),
-        images_per_shard=images,
-        states=states,
-        done_images=sum(int(r["counts"]["images"]) for r in records.values()),
-        partial_images=sum(run.partial_images(k) for k in range(count) if k not in done),
-        done_wall_seconds=[float(r["wall_seconds"]) for r in records.values() if "wall_seconds" in r],
-        failed_logs={k: str(run.slurm_dir / f"{stem}_0_log.out") for k, stem in stems.items()},
-    )
-
-
-def stage_jobs(run: Run, jobs: list[cluster.QueuedJob]) -> list[str]:
-    ids = {str(s["job_id"]): s["kind"] for s in run.submissions() if s.get("kind") in ("merge", "train")}
-    return [f"{ids[j.job_id]} job {j.job_id}: {j.state} ({j.reason})" for j in jobs if j.job_id in ids]
-
-
-def show_status(site: SiteConfig, name: str) -> int:
-    run = Run.find(name, site.data_root)
-    jobs: list[cluster.QueuedJob] = []
-    warning = ""
-    if cluster.slurm_available():
-        try:
-            jobs = cluster.queued_jobs()
-        except cluster.SlurmError as exc:
-            warning = f"warning: queue unknown ({exc}); queued shards show as failed"
-    print(format_status(collect_status(run, jobs, local=running_locally(run))))
-    for line in stage_jobs(run, jobs):
-        print(line)
-    if warning:
-        print(warning)
-    return 0
-
-
-def wait_for_run(run: Run, poll_seconds: float = 3.0) -> int:
-    """Block until none of the run's jobs is queued; 0 when every shard is DONE."""
-    ids = {str(s["job_id"]) for s in run.submissions() if "job_id" in s}
-    count = run.shard_count
-    bar = None
-    if sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(total=count, desc=f"run {run.name}", unit="shard", file=sys.stderr)
-    last = -1
-    while True:
-        jobs = [j for j in cluster.queued_jobs() if j.array_job_id in ids or j.job_id in ids]
-        done = len(run.done_shards(count))
-        if bar is not None:
-            bar.update(done - bar.n)
-        elif done != last:
-            log(f"run {run.name}: {done}/{count} shards DONE, {len(jobs)} job(s) queued")
-        last = done
-        if not jobs:
-            break
-        time.sleep(poll_seconds)
-    if bar is not None:
-        bar.close()
-    print(format_status(collect_status(run, [], local=False)))
-    return 0 if len(run.done_shards(count)) == count else 1
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    request = parse_args(argv)
     try:
         site = load_site_config()
-        if args.status is not None:
-            return show_status(site, args.status)
+        if isinstance(request, StatusRequest):
+            return show_status(site, request.run)
         with contextlib.ExitStack() as locks:
-            plan = make_plan(site, args, locks)
+            plan = make_plan(site, request, locks)
             if plan.local:
-                return run_locally(site, plan, args, release_submission=locks.close)
-            return submit_slurm(site, plan, args, release_submission=locks.close)
+                return run_locally(site, plan, request, release_submission=locks.close)
+            return submit_slurm(site, plan, request, release_submission=locks.close)
     except UserError as exc:
         return report(exc)
     except KeyboardInterrupt:

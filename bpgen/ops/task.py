@@ -19,6 +19,7 @@ from pathlib import Path
 from submitit.helpers import Checkpointable
 
 from bpgen.hostinfo import slurm_cpus
+from bpgen.run import layout
 from bpgen.run.procs import die_with_parent_preexec
 
 GPU_VISIBILITY = ("CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES")
@@ -42,7 +43,7 @@ def render_command(run_dir: Path, shard: int, images: int, python: str = sys.exe
         "--images",
         str(images),
         "--config",
-        str(Path(run_dir) / "config.yaml"),
+        str(Path(run_dir) / layout.CONFIG),
     ]
 
 
@@ -94,4 +95,4 @@ class RenderShardTask(Checkpointable):
     def __call__(self) -> str:
         command = render_command(Path(self.run_dir), self.shard, self.images)
         run_render(command, child_environment(os.environ, self.gpus, scratch=self.scratch))
-        return str(Path(self.run_dir) / "shards" / f"shard_{self.shard:06d}")
+        return str(layout.shard_dir(Path(self.run_dir), self.shard))

@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bpgen.atomic import unwritable_reason
 from bpgen.errors import UserError, report
@@ -18,6 +19,9 @@ from bpgen.render.shard import InputError, render_shard
 from bpgen.run import layout
 from bpgen.settings import assets_dir_setting
 from bpgen.world.assets import check_frozen_assets
+
+if TYPE_CHECKING:
+    from bpgen.scene.renderer import Renderer, RendererFactory, RenderSettings
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -57,7 +61,16 @@ def check_inputs(args: argparse.Namespace) -> None:
         raise InputError(f"run dir {run_dir} is not writable ({problem}); choose a writable --run-dir")
 
 
-def main(argv: list[str] | None = None) -> int:
+def blender_renderer(config: RenderSettings) -> Renderer:
+    """Cycles through BlenderProc: the renderer of ``python -m bpgen.render``. Blender is imported only here, once
+    the input is checked and the shard is not DONE."""
+    from bpgen.blender.scene import BlenderScene
+
+    return BlenderScene(config)
+
+
+def main(argv: list[str] | None = None, new_renderer: RendererFactory = blender_renderer) -> int:
+    """Render the shard the arguments name with ``new_renderer`` (bench/quality_window.py passes its own)."""
     args = parse_args(argv)
     try:
         if not args.print_config:
@@ -73,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             print(layout.resolved_yaml(resolved), end="")
             return 0
         check_inputs(args)
-        render_shard(Path(args.run_dir).resolve(), args.shard, args.images, config, resolved)
+        render_shard(Path(args.run_dir).resolve(), args.shard, args.images, config, resolved, new_renderer)
     except UserError as exc:
         return report(exc)
     return 0

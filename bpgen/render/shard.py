@@ -1,4 +1,8 @@
-"""The shard loop: plan, build, render and label each scene of one shard, checkpointed and resumable."""
+"""The shard loop: plan, build, render and label each scene of one shard, checkpointed and resumable.
+
+It sees the renderer only through ``bpgen.scene.renderer``'s ``Renderer`` protocol, made by the ``RendererFactory``
+that ``render_shard`` is given (``python -m bpgen.render`` gives Blender's, ``bpgen.render.cli.blender_renderer``).
+"""
 
 from __future__ import annotations
 
@@ -9,19 +13,23 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from bpgen.atomic import atomic_write_image
-from bpgen.bodies import load_body
+from bpgen.bodies import Body, load_body
 from bpgen.errors import UserError
 from bpgen.hostinfo import host_info, package_versions, utc_now
 from bpgen.progress import log, progress
 from bpgen.render import lifecycle
 from bpgen.render.config import RenderConfig
 from bpgen.run import layout
+
+if TYPE_CHECKING:
+    from bpgen.scene.renderer import Renderer, RendererFactory
 
 
 class InputError(UserError, ValueError):
@@ -61,8 +69,8 @@ def render_scene(
     frame_count: int,
     first_frame: int,
     config: RenderConfig,
-    body: Any,
-    blender: Any,
+    body: Body,
+    renderer: Renderer,
     tmp: Path,
 ) -> dict[str, Any]:
     """Plan, build, render and label one scene; returns its checkpoint record (frames + timings)."""
@@ -75,16 +83,16 @@ def render_scene(
     t0 = time.perf_counter()
     rng = np.random.default_rng(lifecycle.scene_seed(config.seed, shard, scene_index))
     plan = plan_scene(rng, config, body, frame_count)
-    blender.build(plan)
+    renderer.build(plan)
     t1 = time.perf_counter()
-    with stdout_to(tmp / "blender.log"):
-        rendered = blender.render()
+    with stdout_to(tmp / layout.BLENDER_LOG):
+        rendered = renderer.render()
     t2 = time.perf_counter()
     names = [person_name(i) for i in range(len(plan.people))]
     frames = []
     for offset, (view, output) in enumerate(zip(plan.frames, rendered, strict=True)):
         number = first_frame + offset
-        file_name = f"images/{number:06d}.{config.image_format}"
+        file_name = layout.image_file(number, config.image_format)
         photo, focus = view.photo, None
         if photo.f_number is not None and plan.people:  # focus on the drawn person's visible surface
             index = output.index_of.get(names[photo.focus_person])
@@ -94,8 +102,8 @@ def render_scene(
         rgb = develop(output.rgb, output.depth, photo, view.camera.fx, focus)
         write_image(tmp / file_name, rgb, config, photo.jpeg_quality)
         if config.write_depth:
-            (tmp / "depth").mkdir(exist_ok=True)
-            write_depth(tmp / "depth" / f"{number:06d}.png", output.depth)
+            (tmp / layout.DEPTH).mkdir(exist_ok=True)
+            write_depth(tmp / layout.depth_file(number), output.depth)
         annotations, record = frame_labels(
             plan, view, output.instance_map, output.depth, output.index_of, names, config.min_visible_pixels
         )
@@ -121,111 +129,193 @@ def render_scene(
     }
 
 
+class ShardStart(NamedTuple):
+    """When a shard (re)started rendering, and what loading its body model took (for DONE.json)."""
+
+    started: str  # UTC, as the run records write it
+    start_time: float  # seconds since the epoch, for the wall time
+    body_load_seconds: float
+
+
+@dataclass
+class ShardTotals:
+    """What the scene loop keeps of its scenes: their totals only, so memory does not grow with --images."""
+
+    scenes: int
+    times: lifecycle.StageTimes = field(default_factory=lifecycle.StageTimes)
+    attempts: int = 0
+    people: int = 0
+    dropped: int = 0
+    resumed: int = 0
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.times.add(record["seconds"])
+        self.attempts += record["pose_attempts"]
+        self.people += record["people"]
+        self.dropped += record["dropped_people"]
+
+
 def render_shard(
     run_dir: Path,
     shard: int,
     images: int,
     config: RenderConfig,
     resolved: dict[str, Any],
+    new_renderer: RendererFactory,
 ) -> Path:
-    """Render (or resume, or skip when DONE) one shard; returns the final shard directory."""
+    """Render (or resume, or skip when DONE) one shard with ``new_renderer(config)``; returns the final shard dir.
+
+    A DONE shard is skipped without making the renderer; the renderer is made before the shard's temp dir exists,
+    so that a device refusal leaves nothing behind.
+    """
     layout.check_shard_id(shard)
     layout.check_images_per_shard(images)
-    final = layout.shard_dir(run_dir, shard)
     text = layout.config_text(resolved, images)
-    if layout.is_done(run_dir, shard):
-        saved = (final / "config.yaml").read_text() if (final / "config.yaml").exists() else ""
-        if saved != text:
-            raise InputError(
-                f"{final} is DONE with a different config or image count; use another --run-dir or remove that shard"
-            )
-        log(f"{final.name} is already DONE; skipping")
-        return final
+    if skip_done_shard(run_dir, shard, text):
+        return layout.shard_dir(run_dir, shard)
     t_body = time.perf_counter()
     body = load_body(config.body.name)  # fails early, before anything is written, when the body asset is missing
     body_load_seconds = time.perf_counter() - t_body
-    started, start_time = utc_now(), time.time()
-    resumed = 0
-    from bpgen.blender.bproc_adapter import versions
-    from bpgen.blender.scene import BlenderScene
+    start = ShardStart(utc_now(), time.time(), body_load_seconds)
+    renderer, tmp = start_renderer(run_dir, shard, text, config, new_renderer)
+    totals = render_scenes(shard, images, config, body, renderer, tmp)
+    return finish_shard(run_dir, shard, config, renderer, tmp, totals, start)
 
-    # the renderer is set up before the shard's temp dir exists: a device refusal leaves nothing behind
+
+def skip_done_shard(run_dir: Path, shard: int, text: str) -> bool:
+    """True when the shard is DONE with this config text; a DONE shard of another config is refused (InputError)."""
+    if not layout.is_done(run_dir, shard):
+        return False
+    final = layout.shard_dir(run_dir, shard)
+    saved = (final / layout.CONFIG).read_text() if (final / layout.CONFIG).exists() else ""
+    if saved != text:
+        raise InputError(
+            f"{final} is DONE with a different config or image count; use another --run-dir or remove that shard"
+        )
+    log(f"{final.name} is already DONE; skipping")
+    return True
+
+
+def start_renderer(
+    run_dir: Path, shard: int, text: str, config: RenderConfig, new_renderer: RendererFactory
+) -> tuple[Renderer, Path]:
+    """Make the renderer, then the shard's temp dir (new or resumed), with the renderer's early output in its log.
+
+    The renderer comes first: a device refusal leaves nothing behind. Until the temp dir exists, file descriptor 1
+    goes to a temporary file that is then appended to the temp dir's blender.log.
+    """
     with tempfile.NamedTemporaryFile(prefix="bpgen_blender_", suffix=".log") as early_log:
         with stdout_to(Path(early_log.name)):
-            blender = BlenderScene(config)
+            renderer = new_renderer(config)
         tmp = lifecycle.prepare_temp_dir(run_dir, shard, text)
-        with open(tmp / "blender.log", "ab") as log_file:
+        with open(tmp / layout.BLENDER_LOG, "ab") as log_file:
             shutil.copyfileobj(early_log, log_file)
+    return renderer, tmp
+
+
+def render_scenes(
+    shard: int, images: int, config: RenderConfig, body: Body, renderer: Renderer, tmp: Path
+) -> ShardTotals:
+    """Render every scene without a checkpoint in ``tmp`` (a resumed shard starts at its first missing scene)."""
+    name = layout.shard_name(shard)
     # scenes are drawn one at a time and only their totals are kept: memory does not grow with --images
-    scenes = lifecycle.scene_count(images, config.frames_per_scene)
-    times = lifecycle.StageTimes()
-    attempts = people = dropped = 0
+    totals = ShardTotals(lifecycle.scene_count(images, config.frames_per_scene))
     log(
-        f"{final.name}: {images} images in {scenes} scenes, mode={config.mode.name}, "
+        f"{name}: {images} images in {totals.scenes} scenes, mode={config.mode.name}, "
         f"{config.width}x{config.height}, quality={config.cycles.preset} ({config.samples} samples), "
-        f"device {blender.device}"
+        f"device {renderer.device}"
     )
-    for slot in progress(lifecycle.scene_slots(images, config.frames_per_scene), scenes, final.name):
+    for slot in progress(lifecycle.scene_slots(images, config.frames_per_scene), totals.scenes, name):
         record = lifecycle.finished_scene(tmp, slot.scene)
         if record is None:
-            record = render_scene(shard, slot.scene, slot.frames, slot.first_frame, config, body, blender, tmp)
+            record = render_scene(shard, slot.scene, slot.frames, slot.first_frame, config, body, renderer, tmp)
             lifecycle.save_scene(tmp, slot.scene, record)
             seconds = record["seconds"]
             if not sys.stderr.isatty():
                 log(
-                    f"{final.name} scene {slot.scene + 1}/{scenes}: {slot.frames} frames, build "
+                    f"{name} scene {slot.scene + 1}/{totals.scenes}: {slot.frames} frames, build "
                     f"{seconds['scene_build']:.1f}s render {seconds['render']:.1f}s "
                     f"labels+write {seconds['labels_and_writing']:.1f}s"
                 )
         else:
-            resumed += 1
-        times.add(record["seconds"])
-        attempts += record["pose_attempts"]
-        people += record["people"]
-        dropped += record["dropped_people"]
-    if resumed:
-        log(f"{final.name}: resumed, {resumed} scene(s) were already rendered")
+            totals.resumed += 1
+        totals.add(record)
+    if totals.resumed:
+        log(f"{name}: resumed, {totals.resumed} scene(s) were already rendered")
+    return totals
+
+
+def finish_shard(
+    run_dir: Path,
+    shard: int,
+    config: RenderConfig,
+    renderer: Renderer,
+    tmp: Path,
+    totals: ShardTotals,
+    start: ShardStart,
+) -> Path:
+    """Assemble coco.json and frames.jsonl from the checkpoints, move the shard into place and write DONE.json."""
     t_assemble = time.perf_counter()
     info = {
         "description": f"bpgen shard {shard}",
-        "version": versions_info(versions()),
-        "date_created": started,
+        "version": versions_info(renderer.versions()),
+        "date_created": start.started,
         "mode": config.mode.name,
         "seed": config.seed,
         "shard": shard,
     }
-    counts_out = lifecycle.assemble_shard(tmp, lifecycle.saved_scenes(tmp, scenes), info)
-    times.labels_and_writing += time.perf_counter() - t_assemble
-    done = {
-        "shard": shard,
-        "counts": counts_out,
-        "seed": config.seed,
-        "scene_seeds": f"SeedSequence([{config.seed}, {shard}, scene])",
-        "mode": config.mode.name,
-        "versions": versions() | package_versions(),
-        "host": host_info() | {"render_device": blender.device},
-        "start_time": started,
-        "end_time": utc_now(),
-        "wall_seconds": round(time.time() - start_time, 3),
-        "seconds": times.as_dict(),
-        "resumed_scenes": resumed,
-        "body": {"model": config.body.name, "load_seconds": round(body_load_seconds, 3)},
-        "pose_sampling": {
-            "people": people,
-            "attempts": attempts,
-            "self_intersection_rejection_rate": round(1.0 - people / attempts, 4) if attempts else 0.0,
-            "dropped_people": dropped,
-        },
-    }
+    counts = lifecycle.assemble_shard(tmp, lifecycle.saved_scenes(tmp, totals.scenes), info)
+    totals.times.labels_and_writing += time.perf_counter() - t_assemble
+    done = done_record(shard, config, renderer, counts, totals, start)
     final = lifecycle.finalize(run_dir, shard, tmp, done)
     log(
-        f"{final.name} DONE: {counts_out['images']} images, {counts_out['annotations']} annotations, "
+        f"{final.name} DONE: {counts['images']} images, {counts['annotations']} annotations, "
         f"{done['wall_seconds']:.1f}s"
     )
     return final
 
 
+def done_record(
+    shard: int,
+    config: RenderConfig,
+    renderer: Renderer,
+    counts: dict[str, int],
+    totals: ShardTotals,
+    start: ShardStart,
+) -> dict[str, Any]:
+    """DONE.json: counts, seeds, versions, host and device, times per stage, resumed scenes, pose sampling."""
+    return {
+        "shard": shard,
+        "counts": counts,
+        "seed": config.seed,
+        "scene_seeds": f"SeedSequence([{config.seed}, {shard}, scene])",
+        "mode": config.mode.name,
+        "versions": renderer.versions() | package_versions(),
+        "host": host_info() | {"render_device": renderer.device},
+        "start_time": start.started,
+        "end_time": utc_now(),
+        "wall_seconds": round(time.time() - start.start_time, 3),
+        "seconds": totals.times.as_dict(),
+        "resumed_scenes": totals.resumed,
+        "body": {"model": config.body.name, "load_seconds": round(start.body_load_seconds, 3)},
+        "pose_sampling": {
+            "people": totals.people,
+            "attempts": totals.attempts,
+            "self_intersection_rejection_rate": (
+                round(1.0 - totals.people / totals.attempts, 4) if totals.attempts else 0.0
+            ),
+            "dropped_people": totals.dropped,
+        },
+    }
+
+
+# how coco.json's info.version names a renderer's versions() keys (others are written as they are)
+VERSION_NAMES = {"blender": "Blender", "blenderproc": "BlenderProc"}
+
+
 def versions_info(versions: dict[str, str]) -> str:
+    """coco.json's info.version, e.g. "bpgen 0.1.0, Blender 4.2.23 LTS, BlenderProc 2.8.0"."""
     import bpgen
 
-    return f"bpgen {bpgen.__version__}, Blender {versions['blender']}, BlenderProc {versions['blenderproc']}"
+    names = [f"bpgen {bpgen.__version__}"] + [f"{VERSION_NAMES.get(k, k)} {v}" for k, v in versions.items()]
+    return ", ".join(names)

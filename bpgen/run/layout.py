@@ -8,7 +8,10 @@
   shards/            shard_<K:06d>/ (DONE.json when complete), .shard_<K:06d>.tmp/ while rendering
   slurm/             submitit's folder: sbatch scripts, task pickles, logs <array job>_<task>_0_log.out
   logs/              merge/train job logs <stage>_<job id>.log and local-run shard logs shard_<K:06d>.log
-  dataset/           the merged dataset (.dataset.tmp/ while merging, .dataset.old/ during the swap)
+  dataset/           the merged dataset (.dataset.tmp/ while merging, .dataset.old/ during the swap):
+                     images/<split>/<shard:06d>_<frame:06d>.<ext>, annotations/instances_<split>.json, stats.json,
+                     <split>_pbr/<chunk:06d>/ (BOP; the names inside a chunk are BOP's own, bpgen.merge.shard_merge)
+  train/<name>/      a training's output (bpgen_train)
   superseded/<time>/ shards and config of an earlier config (--force-new-config)
 
 A shard directory (the contract that merge and training read) holds config.yaml, images/<frame:06d>.<ext>,
@@ -38,6 +41,11 @@ DATASET = "dataset"
 SUPERSEDED = "superseded"
 MERGE_LOCK = ".merge.lock"
 LOCAL_LOCK = ".local.lock"
+TRAIN = "train"  # trainings: train/<config name>/
+# the merged dataset
+ANNOTATIONS = "annotations"
+DATASET_STATS = "stats.json"
+PARTS = "parts"
 # files of a shard directory
 DONE = "DONE.json"
 IMAGES = "images"
@@ -55,6 +63,8 @@ MAX_SHARDS = 1_000_000  # shard ids are named with 6 digits (shard_000000 .. sha
 MAX_IMAGES_PER_SHARD = 999_999
 
 _SHARD_ENTRY = re.compile(r"^\.?shard_(\d+)(?:\.tmp)?$")
+_MERGED_IMAGE = re.compile(r"^(\d{6})_(\d{6})\.\w+$")
+_SHARD_IMAGE = re.compile(r"^(?:.*/)?shard_(\d{6})/images/(\d{6})\.\w+$")
 _STAGE_LOG = re.compile(r"^(?P<stage>[a-z]+)_(?P<job>\d+)\.log$")
 
 
@@ -142,6 +152,49 @@ def dataset_temp_dir(run_dir: Path) -> Path:
 def dataset_old_dir(run_dir: Path) -> Path:
     """The previous dataset during the swap (the only copy when a merge was killed between two renames)."""
     return Path(run_dir) / f".{DATASET}.old"
+
+
+def instances_file(dataset: Path, split: str) -> Path:
+    """A split's COCO file in a merged dataset."""
+    return Path(dataset) / ANNOTATIONS / f"instances_{split}.json"
+
+
+def dataset_images_dir(dataset: Path, split: str) -> Path:
+    """A split's images in a merged dataset (``<shard:06d>_<frame:06d>.<ext>``, ``merged_image_name``)."""
+    return Path(dataset) / IMAGES / split
+
+
+def merged_image_name(shard: int, frame: int, extension: str) -> str:
+    """A frame's name in the merged dataset; ``extension`` with its dot."""
+    return f"{shard:06d}_{frame:06d}{extension}"
+
+
+def image_of_name(name: str) -> tuple[int, int] | None:
+    """(shard, frame) of an image named as merged (``000003_000012.jpg``, any directory before it) or as in its
+    shard (``.../shard_000003/images/000012.jpg``); None for any other name."""
+    match = _MERGED_IMAGE.match(name.rsplit("/", 1)[-1]) or _SHARD_IMAGE.match(name)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def merge_parts_dir(dataset: Path, split: str) -> Path:
+    """Where merge workers leave a split's per-shard annotation parts (removed when the merge finishes)."""
+    return Path(dataset) / PARTS / split
+
+
+def merge_part(parts_dir: Path, shard: int, key: str) -> Path:
+    """One shard's fragment of a split's COCO ``key`` ("images" or "annotations") in its parts dir."""
+    return Path(parts_dir) / f"{shard:06d}.{key}"
+
+
+def shard_merge_outputs(dataset: Path, split: str, shard: int) -> list[Path]:
+    """What merging one shard wrote into a split's images and parts (to take it back when the shard is skipped)."""
+    images = dataset_images_dir(dataset, split).glob(f"{shard:06d}_*")
+    return sorted(images) + sorted(merge_parts_dir(dataset, split).glob(f"{shard:06d}.*"))
+
+
+def train_output_dir(run_dir: Path, name: str) -> Path:
+    """Where ``bpgen_train.train_net`` writes a training of the run's dataset by default."""
+    return Path(run_dir) / TRAIN / name
 
 
 def bop_chunk_dir(dataset: Path, split: str, chunk: int) -> Path:

@@ -1,11 +1,13 @@
 """The renderer boundary: what a renderer reads of the config, what it hands back, and what it must do.
 
 ``bpgen.blender.scene.BlenderScene`` implements ``Renderer`` with Cycles; the shard loop (``bpgen.render.shard``)
-only sees this protocol, so its resume and DONE logic can run with any renderer (tests use a small fake).
+only sees this protocol and a ``RendererFactory``, so its resume and DONE logic can run with any renderer (tests
+use a small fake, tests/test_shard_loop.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -58,7 +60,7 @@ class Renderer(Protocol):
 
     @property
     def device(self) -> str:
-        """What renders (e.g. "CPU", "OPTIX: NVIDIA H200"), for logs and DONE.json."""
+        """What renders (e.g. "CPU:16 threads", "OPTIX:NVIDIA H200"), for logs and DONE.json."""
         ...
 
     def build(self, plan: ScenePlan) -> None: ...
@@ -68,3 +70,8 @@ class Renderer(Protocol):
     def versions(self) -> dict[str, str]:
         """Versions of the renderer's software (e.g. blender, blenderproc), for DONE.json and coco.json."""
         ...
+
+
+# Makes the renderer of a shard from its config (``BlenderScene`` is one): called once per shard, after a DONE shard
+# was skipped and before the shard's temp dir exists, with file descriptor 1 sent to the shard's blender.log.
+RendererFactory = Callable[[RenderSettings], Renderer]

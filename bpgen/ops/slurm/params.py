@@ -1,8 +1,9 @@
 """sbatch parameters derived from the site configuration (pure: golden-file tested).
 
-``render_array_parameters`` feeds submitit's SlurmExecutor for the render arrays; ``stage_job_argv`` builds the
-sbatch command line of jobs/merge.sbatch and jobs/train.sbatch; ``task_python`` is the interpreter command each
-array task starts (the venv's python, or python inside the render image through apptainer).
+``render_array_parameters`` feeds submitit's SlurmExecutor for the render arrays and ``sbatch_text`` shows the
+script submitit writes from them; ``stage_job_argv`` builds the sbatch command line of jobs/merge.sbatch and
+jobs/train.sbatch; ``task_python`` is the interpreter command each array task starts (the venv's python, or
+python inside the render image through apptainer).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from bpgen.ops.containers import find_runtime
 from bpgen.ops.slurm.arrays import ArrayChunk
-from bpgen.run.layout import compact_ranges
+from bpgen.run.layout import compact_ranges, stage_log_pattern
 from bpgen.run.site import SiteConfig, StageResources
 
 SIGNAL_DELAY_S = 120  # USR2 this long before the time limit: the task requeues itself; the shard resumes
@@ -63,6 +64,19 @@ def render_array_parameters(site: SiteConfig, run_name: str, chunk: ArrayChunk) 
     return parameters
 
 
+def sbatch_text(site: SiteConfig, run_name: str, chunk: ArrayChunk, python: str, slurm_dir: Path | str) -> str:
+    """The sbatch script submitit writes for one render array (``2-submit --dry-run`` prints it), with
+    ``python`` starting each task and ``slurm_dir`` submitit's folder."""
+    from submitit.slurm.slurm import _make_sbatch_string  # submitit's own writer (private: its one caller)
+
+    return _make_sbatch_string(
+        command=f"{python} -u -m submitit.core._submit {slurm_dir}",
+        folder=slurm_dir,
+        map_count=len(chunk.shards) if len(chunk.shards) > 1 else None,
+        **render_array_parameters(site, run_name, chunk),
+    )
+
+
 def container_runtime(available: Sequence[str] | None = None) -> str:
     """The runtime array tasks start: ``find_runtime``'s choice among ``available`` (default: on PATH), and
     apptainer when this (login) node has neither."""
@@ -95,10 +109,15 @@ def stage_job_argv(
 ) -> list[str]:
     """sbatch arguments (after ``sbatch --parsable``) that submit jobs/<stage>.sbatch for a run."""
     resources = site.merge if stage == "merge" else site.train
-    argv = [f"--job-name={job_name(stage, run_name)}", f"--output={log_dir}/{stage}_%j.log", "--open-mode=append"]
-    argv += resource_options(resources)
+    argv = [f"--job-name={job_name(stage, run_name)}", f"--output={stage_log_pattern(log_dir, stage)}"]
+    argv += ["--open-mode=append", *resource_options(resources)]
     if dependency:
         argv += [f"--dependency={dependency}", "--kill-on-invalid-dep=yes"]
     argv.append(f"--export=ALL,BPGEN_RUN={run_dir},BPGEN_HOME={site.project_dir}")
-    argv += [str(site.project_dir / "jobs" / f"{stage}.sbatch"), str(run_dir)]
+    argv += [str(stage_script(site, stage)), str(run_dir)]
     return argv
+
+
+def stage_script(site: SiteConfig, stage: str) -> Path:
+    """jobs/<stage>.sbatch of the project: the merge or train job (run with bash where there is no Slurm)."""
+    return site.project_dir / "jobs" / f"{stage}.sbatch"
