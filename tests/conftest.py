@@ -1,9 +1,11 @@
-"""Markers skip with the exact reason when a component is missing; the golden-file fixture."""
+"""Markers skip with the exact reason when a component is missing; fixtures: golden files, a dead Slurm controller,
+a fake Slurm queue. Plain helpers shared by the tests are in helpers.py."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -113,3 +115,51 @@ def dead_controller(tmp_path: Path) -> str:
     )
     assert squeue.returncode != 0, "squeue answered without a controller"
     return str(conf)
+
+
+FAKE_SLURM_COMMANDS = ("sbatch", "squeue")  # what bpgen.ops.slurm.cluster.slurm_available and queued_jobs run
+
+
+@pytest.fixture
+def fake_queue(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Stub ``squeue`` and ``sbatch`` first on PATH (this process's and its children's): the queue is empty, or
+    holds the jobs of ``fake_queue("17", "15_3")`` (an array task as <job>_<task>). A test that is not
+    slurm-marked uses it instead of the machine's queue, which may be missing, stopped or busy with other jobs.
+    The stub squeue refuses a format other than the one bpgen parses; the stub sbatch submits nothing."""
+    from bpgen.ops.slurm.cluster import SQUEUE_FORMAT
+
+    folder = tmp_path_factory.mktemp("fake-slurm")
+    queue = folder / "queue.txt"
+    queue.write_text("")
+    squeue = f"""#!/bin/sh
+# stub squeue of tests/conftest.py (fake_queue): prints {queue}
+format=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -o) format="$2"; shift ;;
+    -o*) format="${{1#-o}}" ;;
+    --format=*) format="${{1#--format=}}" ;;
+  esac
+  shift
+done
+if [ "$format" != {shlex.quote(SQUEUE_FORMAT)} ]; then
+  echo "stub squeue: asked for the format '$format'; it prints {SQUEUE_FORMAT} (bpgen.ops.slurm.cluster)" >&2
+  exit 1
+fi
+cat {shlex.quote(str(queue))}
+"""
+    sbatch = '#!/bin/sh\necho "stub sbatch of tests/conftest.py (fake_queue): this test submits nothing" >&2\nexit 1\n'
+    for name, text in (("squeue", squeue), ("sbatch", sbatch)):
+        (folder / name).write_text(text)
+        (folder / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ.get('PATH', '')}")
+    assert all(shutil.which(name) == str(folder / name) for name in FAKE_SLURM_COMMANDS)
+
+    def set_queue(*jobs: str) -> None:
+        lines = []
+        for job in jobs:
+            array, _, task = job.partition("_")
+            lines.append(f"{array}|{task or 'N/A'}|{job}|PENDING|None|bpgen-test\n")
+        queue.write_text("".join(lines))
+
+    return set_queue

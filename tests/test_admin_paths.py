@@ -11,6 +11,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -131,7 +132,9 @@ def run_in(spaced: dict[str, Path], *argv: str, **extra: str) -> subprocess.Comp
     )
 
 
-def test_entry_points_work_from_paths_with_spaces(spaced: dict[str, Path], bare_python: Path):
+def test_entry_points_work_from_paths_with_spaces(
+    spaced: dict[str, Path], bare_python: Path, fake_queue: Callable[..., None]
+):
     checkout = spaced["checkout"]
     for argv in ([str(checkout / "2-submit"), "--help"], ["bash", str(checkout / "jobs" / "merge.sbatch"), "--help"]):
         result = run_in(spaced, *argv)

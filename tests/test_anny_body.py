@@ -169,6 +169,15 @@ def test_extreme_poses_are_found_with_a_reported_rejection_rate(body, config):
     rng = np.random.default_rng(5)
     attempts = [sample_person(rng, body, config.pose, config.body, config.look).attempts for _ in range(12)]
     assert np.mean(attempts) < 5  # most poses pass the self-intersection test on the first tries
+    # DONE.json's pose_sampling: the shard loop sums each scene plan's pose_attempts and people
+    plans = [plan_scene(np.random.default_rng(seed), config, body, 1) for seed in range(3)]
+    people = sum(len(plan.people) for plan in plans)
+    tried = sum(plan.pose_attempts for plan in plans)
+    assert sum(plan.dropped_people for plan in plans) == 0  # so every attempt belongs to a placed person
+    assert tried == sum(person.attempts for plan in plans for person in plan.people) >= people > 0
+    rate = round(1.0 - people / tried, 4) if tried else 0.0  # as bpgen.render.shard reports it
+    assert 0.0 <= rate < 1.0
+    assert 0.0 <= 1.0 - len(attempts) / sum(attempts) < 0.8  # the draws above: fewer than 5 attempts a person
 
 
 def test_missing_cache_is_one_clear_error(tmp_path):

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -158,7 +159,7 @@ def clean(
     )
 
 
-def test_clean_removes_exactly_the_safe_paths(tree: dict[str, Path]):
+def test_clean_removes_exactly_the_safe_paths(tree: dict[str, Path], fake_queue: Callable[..., None]):
     dry = clean(tree, "--dry-run")
     assert dry.returncode == 0 and "would be freed (dry run)" in dry.stdout
     assert all(p.exists() or p.is_symlink() for p in tree.values())  # a dry run deletes nothing
@@ -173,7 +174,7 @@ def test_clean_removes_exactly_the_safe_paths(tree: dict[str, Path]):
     assert listed == {line.split("  (")[0].split(" ", 1)[-1] for line in result.stdout.splitlines() if "  (" in line}
 
 
-def test_clean_of_one_run_and_age_threshold(tree: dict[str, Path]):
+def test_clean_of_one_run_and_age_threshold(tree: dict[str, Path], fake_queue: Callable[..., None]):
     result = clean(tree, "acro", "--older-than", "0")
     assert result.returncode == 0
     assert not tree["new_tmp"].exists() and not tree["new_log"].exists()
@@ -181,7 +182,9 @@ def test_clean_of_one_run_and_age_threshold(tree: dict[str, Path]):
     assert tree["done"].exists() and tree["dataset"].exists()
 
 
-def test_clean_all_needs_confirmation_and_stays_inside_the_data_root(tree: dict[str, Path]):
+def test_clean_all_needs_confirmation_and_stays_inside_the_data_root(
+    tree: dict[str, Path], fake_queue: Callable[..., None]
+):
     refused = clean(tree, "--all")
     assert refused.returncode == 2 and "--yes" in refused.stderr and tree["done"].exists()
     result = clean(tree, "--all", "--yes")
@@ -190,7 +193,7 @@ def test_clean_all_needs_confirmation_and_stays_inside_the_data_root(tree: dict[
     assert clean(tree, "nope").returncode == 2
 
 
-def test_clean_of_a_named_run_stays_inside_the_data_root(tree: dict[str, Path]):
+def test_clean_of_a_named_run_stays_inside_the_data_root(tree: dict[str, Path], fake_queue: Callable[..., None]):
     nope = clean(tree, "nope", "--dry-run")
     assert nope.returncode == 2 and nope.stderr.startswith("error: nope is not a bpgen run")
     for given in ("evil", str(tree["root"] / "evil")):  # a link to a run outside
@@ -226,7 +229,8 @@ def test_clean_keeps_what_queued_jobs_and_running_merges_need(tree: dict[str, Pa
     assert tree["merge_tmp"] not in busy and tree["old_tmp"] not in busy and tree["old_pickle"] in busy
     unknown = plan_removals(tree["root"], tree["scratch"], None, 7.0, False, time.time(), queued_job_ids=None)
     doubtful = {r.path for r in unknown if r.queue_unknown}
-    assert doubtful == {tree["old_tmp"], tree["old_pickle"], tree["old_log"]}  # what job 15 could still need
+    # what job 15 (render) and job 17 (merge, its log) could still need
+    assert doubtful == {tree["old_tmp"], tree["old_pickle"], tree["old_log"], tree["old_job_log"]}
     assert {r.path for r in unknown} == planned()  # otherwise planned as with an empty queue
     os.utime(tree["old_tmp"] / "images" / "000000.jpg")  # written just now: the shard is rendering
     assert tree["old_tmp"] not in planned()
@@ -238,17 +242,19 @@ def test_clean_without_the_queue_lists_but_removes_nothing(tree: dict[str, Path]
     assert dry.returncode == 0, dry.stderr
     assert "warning: cannot read the queue" in dry.stderr
     lines = {line.split("  (")[0].split(" ", 2)[-1]: line for line in dry.stdout.splitlines() if "  (" in line}
-    for name in ("old_tmp", "old_pickle", "old_log"):  # job 15's: kept if it is still queued
+    for name in ("old_tmp", "old_pickle", "old_log", "old_job_log"):  # job 15's and 17's: kept if still queued
         assert lines[str(tree[name])].endswith("; unless a queued job still needs it: queue unknown)")
-    for name in ("merge_tmp", "old_job_log", "bproc_tmp"):  # no queued job uses these
+    for name in ("merge_tmp", "bproc_tmp"):  # no queued job uses these
         assert "queue unknown" not in lines[str(tree[name])]
-    assert "3 kept if a queued job needs them: queue unknown" in dry.stdout.splitlines()[-1]
+    assert "4 kept if a queued job needs them: queue unknown" in dry.stdout.splitlines()[-1]
     real = clean(tree, SLURM_CONF=dead_controller)
     assert real.returncode == 2 and "cannot read the queue" in real.stderr and "--dry-run" in real.stderr
     assert all(p.exists() or p.is_symlink() for p in tree.values())  # nothing removed
 
 
-def test_clean_keeps_the_only_copy_of_a_dataset_after_a_merge_killed_between_renames(tree: dict[str, Path]):
+def test_clean_keeps_the_only_copy_of_a_dataset_after_a_merge_killed_between_renames(
+    tree: dict[str, Path], fake_queue: Callable[..., None]
+):
     old = make(tree["run"] / ".dataset.old" / "stats.json").parent
     assert clean(tree).returncode == 0
     assert old.exists() is False  # dataset/ exists: .dataset.old is a leftover
@@ -269,3 +275,22 @@ def test_clean_all_never_removes_a_run_whose_jobs_are_queued(tree: dict[str, Pat
 
     assert tree["run"] not in whole_runs(frozenset({"21"}))
     assert tree["run"] in whole_runs(frozenset({"22"}))
+
+
+def test_clean_keeps_the_logs_of_queued_merge_and_train_jobs(tree: dict[str, Path], fake_queue: Callable[..., None]):
+    """logs/<stage>_<job>.log belongs to job <job> (not to a job "merge"); a local shard log to no job."""
+    from bpgen.ops.clean import plan_removals
+
+    shard_log = make(tree["run"] / "logs" / "shard_000003.log")
+    train_log = make(tree["run"] / "logs" / "train_18.log")
+    fake_queue("17", "18")
+    kept = clean(tree)
+    assert kept.returncode == 0, kept.stderr
+    assert tree["old_job_log"].exists() and train_log.exists()  # merge job 17 and train job 18 are queued
+    assert not shard_log.exists() and not tree["old_pickle"].exists()  # no job / job 15, not queued
+    fake_queue("18")
+    gone = clean(tree)
+    assert gone.returncode == 0, gone.stderr
+    assert not tree["old_job_log"].exists() and train_log.exists()  # merge job 17 left the queue
+    unknown = plan_removals(tree["root"], tree["scratch"], None, 7.0, False, time.time(), queued_job_ids=None)
+    assert {r.path for r in unknown if r.queue_unknown} == {train_log}  # a job's log, the queue unknown

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import assert_one_line_error
 
 from bpgen.geometry.keypoints import PERSON_CATEGORY
 from bpgen.render import lifecycle
@@ -105,9 +106,7 @@ def test_config_bounds_are_refused_through_the_cli(tmp_path, overrides, bound):
     ],
 )
 def test_other_bounds_are_one_line_config_errors(override, message):
-    with pytest.raises(ConfigError) as error:
-        compose_render_config([override])
-    assert message in str(error.value) and "\n" not in str(error.value)
+    assert_one_line_error(compose_render_config, [override], message)
 
 
 def test_values_at_the_bounds_are_accepted():

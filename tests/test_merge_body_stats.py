@@ -5,14 +5,13 @@ written by the shard writer itself (``assemble_shard``/``finalize``), carrying t
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 import pytest
+from helpers import load, merge
 
 from bpgen.geometry.labels import encode_rle, rle_area_bbox
 from bpgen.merge.shard_merge import iter_frames
@@ -278,18 +277,6 @@ def fabricate_run(run_dir: Path) -> Path:
         done = {"shard": shard, "counts": counts, "mode": "pose", "end_time": "2025-01-01T00:00:00Z"}
         finalize(run_dir, shard, tmp, done | {"seconds": {"render": 1.0}, "wall_seconds": 1.0, "host": {}})
     return run_dir
-
-
-def merge(run_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "bpgen.merge", str(run_dir), *args], capture_output=True, text=True, timeout=300
-    )
-    print(result.stdout, result.stderr)
-    return result
-
-
-def load(path: Path) -> Any:
-    return json.loads(path.read_text())
 
 
 @pytest.fixture

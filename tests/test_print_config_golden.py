@@ -5,16 +5,13 @@ schema must not change a byte of what ``python -m bpgen.render --print-config`` 
 """
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from helpers import run_module
 
 from bpgen.render.config import compose_render_config
 from bpgen.run.layout import resolved_yaml
 
-ROOT = Path(__file__).resolve().parent.parent
 QUALITIES = ("draft", "standard", "high", "reference")
 MODES = ("pose", "occlusion", "viewpoint")
 CASES = [(quality, mode, "anny") for quality in QUALITIES for mode in MODES] + [("standard", "pose", "mannequin")]
@@ -33,13 +30,6 @@ def test_resolved_config_text_is_unchanged(golden, quality, mode, body):
 def test_print_config_cli_prints_the_golden_text(golden):
     """The entry point itself, with no asset library set: the same bytes as the composer's text."""
     env = dict(os.environ, BPGEN_ASSETS_DIR="")
-    result = subprocess.run(
-        [sys.executable, "-m", "bpgen.render", "--print-config", "quality=high", "mode=occlusion"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        check=False,
-    )
+    result = run_module("bpgen.render", "--print-config", "quality=high", "mode=occlusion", env=env)
     assert result.returncode == 0, result.stderr
     golden(golden_name("high", "occlusion", "anny"), result.stdout)

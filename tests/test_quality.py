@@ -1,18 +1,14 @@
 """Quality presets (configs/quality/, bpgen.quality.cycles): composition, validation, what Cycles gets, same labels."""
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers import ROOT, assert_one_line_error, blender_probe, coco_of, frames_of, run_render
 
 from bpgen.quality.cycles import KEYS, PRESETS
 from bpgen.render.config import ConfigError, compose_render_config, load_resolved_config
 
-ROOT = Path(__file__).resolve().parent.parent
 PRESET_FILES = sorted(p.stem for p in (ROOT / "configs" / "quality").glob("*.yaml"))
 
 
@@ -44,7 +40,7 @@ def test_a_key_on_the_command_line_wins_over_the_preset():
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("quality=ultra", "bad config override"),
+        ("quality=ultra", "bad config override (In 'render': Could not find 'quality/ultra')"),
         ("cycles.texture_limit=300", "cycles.texture_limit=300 is not valid; use one of 0, 128"),
         ("cycles.denoise_passes=depth", "cycles.denoise_passes='depth' is not valid"),
         ("cycles.noise_threshold=-0.1", "cycles.noise_threshold must be"),
@@ -55,9 +51,7 @@ def test_a_key_on_the_command_line_wins_over_the_preset():
     ],
 )
 def test_bad_cycles_setting_is_one_clear_error(override, message):
-    with pytest.raises(ConfigError) as error:
-        compose_render_config([override])
-    assert message in str(error.value) and "\n" not in str(error.value)
+    assert_one_line_error(compose_render_config, [override], message)
 
 
 def test_a_config_frozen_before_the_presets_names_the_fix(tmp_path):
@@ -102,17 +96,7 @@ os._exit(0)
 
 
 def probe_settings(tmp_path: Path, *overrides: str) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-c", SETTINGS_PROBE, "device=cpu", *overrides],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-        env={**os.environ, "PROBE_LOG": str(tmp_path / "blender.log")},
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return blender_probe(SETTINGS_PROBE, tmp_path / "blender.log", "device=cpu", *overrides)
 
 
 @pytest.mark.blender
@@ -155,9 +139,7 @@ def test_texture_limit_and_overrides_reach_cycles(tmp_path):
 @pytest.mark.blender
 def test_optix_denoiser_without_optix_is_refused_and_writes_nothing(tmp_path):
     run_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "bpgen.render", "--run-dir", str(run_dir), "--shard", "0", "--images", "2"]
-    overrides = ["device=cpu", "denoiser=OPTIX", "body=mannequin", "resolution=[64,48]"]
-    result = subprocess.run([*command, *overrides], cwd=ROOT, capture_output=True, text=True, check=False)
+    result = run_render(run_dir, 0, 2, "device=cpu", "denoiser=OPTIX", "body=mannequin", "resolution=[64,48]")
     assert result.returncode == 2
     assert (
         result.stderr.startswith("error: denoiser=OPTIX needs an NVIDIA GPU") and len(result.stderr.splitlines()) == 1
@@ -173,24 +155,14 @@ def test_labels_are_the_same_whatever_the_preset(tmp_path):
     shards = {}
     for preset in ("draft", "high"):
         run_dir = tmp_path / preset
-        command = [sys.executable, "-m", "bpgen.render", "--run-dir", str(run_dir), "--shard", "2", "--images", "4"]
-        result = subprocess.run(
-            [*command, *tiny, f"quality={preset}"], cwd=ROOT, capture_output=True, text=True, check=False, timeout=900
-        )
+        result = run_render(run_dir, 2, 4, *tiny, f"quality={preset}", timeout=900)
         assert result.returncode == 0, result.stderr
         shards[preset] = run_dir / "shards" / "shard_000002"
 
-    def coco(shard: Path) -> dict:
-        data = json.loads((shard / "coco.json").read_text())
-        return {key: value for key, value in data.items() if key != "info"}
-
-    def records(shard: Path) -> list[dict]:
-        return [json.loads(line) for line in (shard / "frames.jsonl").read_text().splitlines()]
-
     draft, high = shards["draft"], shards["high"]
-    assert coco(draft)["annotations"], "the tiny shard should show people"
-    assert coco(draft) == coco(high)
-    assert records(draft) == records(high)
+    assert coco_of(draft, "info")["annotations"], "the tiny shard should show people"
+    assert coco_of(draft, "info") == coco_of(high, "info")
+    assert frames_of(draft) == frames_of(high)
     images = sorted(p.name for p in (draft / "images").iterdir())
     assert len(images) == 4
     assert all((draft / "images" / n).read_bytes() != (high / "images" / n).read_bytes() for n in images)

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import ROOT, tiny
 
 from bpgen.ops.slurm import cluster
 from bpgen.run.directory import Run
 
-ROOT = Path(__file__).resolve().parent.parent
-TINY = ["resolution=[64,48]", "samples=4", "denoiser=none", "scene.distractors=[0,1]"]
+TINY = tiny(distractors=(0, 1))
 SMALL_JOBS = {
     "BPGEN_RENDER_CPUS": "1",
     "BPGEN_RENDER_MEM": "1G",

@@ -14,21 +14,17 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import ROOT, merge, submit_local, tiny
 
-ROOT = Path(__file__).resolve().parent.parent
-TINY = ["resolution=[96,72]", "samples=4", "denoiser=none", "scene.distractors=[0,1]", "mode.people=[1,2]"]
+TINY = tiny(resolution=(96, 72), distractors=(0, 1), people=(1, 2))
 pytestmark = [pytest.mark.detectron2, pytest.mark.blender, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def merged_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("train")
-    env = dict(os.environ, BPGEN_DATA_ROOT=str(root), BPGEN_RENDER_CPUS="1")
-    command = [str(ROOT / "2-submit"), "--local", "--shards", "2", "--images-per-shard", "6", "--run", "t", *TINY]
-    assert subprocess.run(command, env=env, capture_output=True, timeout=900).returncode == 0
-    merge = [sys.executable, "-m", "bpgen.merge", str(root / "t"), "split.val_ratio=0.5"]
-    assert subprocess.run(merge, capture_output=True, timeout=300).returncode == 0
-    return root / "t"
+    run = submit_local(tmp_path_factory.mktemp("train"), "t", 2, 6, *TINY, timeout=900)
+    assert merge(run, "split.val_ratio=0.5").returncode == 0
+    return run
 
 
 def train_command(run: Path, *overrides: str) -> list[str]:

@@ -1,21 +1,19 @@
 """World lighting (HDRIs) and the asset library (BPGEN_ASSETS_DIR): the plan is pure numpy, Blender only builds it."""
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from helpers import ROOT, assert_one_line_error, assert_same_people_and_cameras, coco_of, run_module, run_render, tiny
 
 from bpgen.bodies.mannequin import MannequinBody
 from bpgen.ops.slurm.params import task_python
 from bpgen.render import cli as render
-from bpgen.render.config import ConfigError, compose_render_config
+from bpgen.render.config import compose_render_config
 from bpgen.run.site import load_site_config
 from bpgen.scene.plan import plan_scene
 from bpgen.settings import assets_dir_setting
@@ -34,8 +32,7 @@ from bpgen.world.assets import (
     scan_library,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-TINY = ["resolution=[64,48]", "samples=4", "denoiser=none", "frames_per_scene=2", "body=mannequin"]
+TINY = tiny(frames_per_scene=2, body="mannequin")
 
 
 def make_library(root: Path, hdri: bool = True) -> Path:
@@ -101,11 +98,9 @@ def test_catalogue_order_does_not_depend_on_directory_listing(tmp_path, monkeypa
     assert [Path(p).name for p in forward[0]] == ["a_first.hdr", "yard_1k.exr"]
 
 
+@pytest.mark.blender
 def test_bpy_hdris_are_sorted_by_name():
-    found = bpy_hdris()
-    if not found:
-        pytest.skip("bpy is not installed")
-    names = [Path(p).name for p in found]
+    names = [Path(p).name for p in bpy_hdris()]
     assert names == sorted(names) and "studio.exr" in names and len(names) == 8
 
 
@@ -176,10 +171,7 @@ def test_plan_with_library_keeps_people_and_cameras_and_is_deterministic(tmp_pat
     assert a.world.kind == "hdri"
     c = plan_scene(np.random.default_rng(4), plain, body, 2)  # no library: the labels' inputs are unchanged
     assert c.floor.texture is None and len(c.people) == len(a.people)
-    for fa, fc in zip(a.frames, c.frames, strict=True):
-        assert np.array_equal(fa.camera.cam2world, fc.camera.cam2world)
-    for pa, pc in zip(a.people, c.people, strict=True):
-        assert np.array_equal(pa.posed.vertices, pc.posed.vertices)
+    assert_same_people_and_cameras(a, c)
 
 
 def test_hdri_scenes_dim_the_extra_lights():
@@ -250,9 +242,7 @@ def test_freeze_without_library_leaves_nulls():
     ],
 )
 def test_bad_world_config_is_one_clear_error(override, message):
-    with pytest.raises(ConfigError) as error:
-        compose_render_config([*TINY, override])
-    assert message in str(error.value) and "\n" not in str(error.value)
+    assert_one_line_error(compose_render_config, [*TINY, override], message)
 
 
 # --- site: environment.sh --------------------------------------------------------------------------------------
@@ -268,14 +258,7 @@ def test_site_reads_the_assets_dir_relative_to_the_checkout(tmp_path):
 
 def test_submit_refuses_a_missing_library_and_writes_nothing(tmp_path):
     env = os.environ | {"BPGEN_DATA_ROOT": str(tmp_path / "data"), "BPGEN_ASSETS_DIR": str(tmp_path / "nope")}
-    result = subprocess.run(
-        [sys.executable, "-m", "bpgen.ops.submit", "--shards", "1", "--run", "r", "--local", *TINY],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        check=False,
-    )
+    result = run_module("bpgen.ops.submit", "--shards", "1", "--run", "r", "--local", *TINY, env=env)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: BPGEN_ASSETS_DIR={tmp_path / 'nope'} does not exist; ")
@@ -285,14 +268,7 @@ def test_submit_refuses_a_missing_library_and_writes_nothing(tmp_path):
 def test_render_cli_refuses_an_empty_library_and_writes_nothing(tmp_path):
     (tmp_path / "empty" / "hdris").mkdir(parents=True)
     run_dir = tmp_path / "run"
-    result = subprocess.run(
-        [sys.executable, "-m", "bpgen.render", "--run-dir", str(run_dir), "--shard", "0", "--images", "1", *TINY],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=os.environ | {"BPGEN_ASSETS_DIR": str(tmp_path / "empty")},
-        check=False,
-    )
+    result = run_render(run_dir, 0, 1, *TINY, env=os.environ | {"BPGEN_ASSETS_DIR": str(tmp_path / "empty")})
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: BPGEN_ASSETS_DIR={tmp_path / 'empty'} has no HDRI")
@@ -307,26 +283,7 @@ def test_tiny_shard_with_asset_library_is_done_and_reproducible(tmp_path):
     shards = []
     for name in ("a", "b"):
         run_dir = tmp_path / name
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bpgen.render",
-                "--run-dir",
-                str(run_dir),
-                "--shard",
-                "3",
-                "--images",
-                "4",
-                *overrides,
-            ],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            env=os.environ | {"BPGEN_ASSETS_DIR": str(library)},
-            timeout=600,
-            check=False,
-        )
+        result = run_render(run_dir, 3, 4, *overrides, env=os.environ | {"BPGEN_ASSETS_DIR": str(library)})
         assert result.returncode == 0, result.stderr
         shards.append(run_dir / "shards" / "shard_000003")
     for shard in shards:
@@ -336,9 +293,4 @@ def test_tiny_shard_with_asset_library_is_done_and_reproducible(tmp_path):
         image = __import__("cv2").imread(str(shard / "images" / "000000.jpg"))
         assert 10 < image.mean() < 245  # lit: neither black nor blown out
 
-    def annotations(shard: Path) -> dict:
-        coco = json.loads((shard / "coco.json").read_text())
-        coco.pop("info")
-        return coco
-
-    assert annotations(shards[0]) == annotations(shards[1])
+    assert coco_of(shards[0], "info") == coco_of(shards[1], "info")

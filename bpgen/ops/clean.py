@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bpgen.errors import UserError, report
+from bpgen.run import layout
 from bpgen.run.directory import Run, RunError
 from bpgen.run.locks import lock_held
 from bpgen.run.site import load_site_config
@@ -74,7 +75,7 @@ def _runs(data_root: Path, run: Path | None) -> list[Path]:
         return [run]
     if not data_root.is_dir():
         return []
-    return sorted(p for p in data_root.iterdir() if p.is_dir() and not p.is_symlink() and (p / "shards").is_dir())
+    return sorted(p for p in data_root.iterdir() if p.is_dir() and not p.is_symlink() and layout.shards_dir(p).is_dir())
 
 
 def plan_removals(
@@ -95,7 +96,7 @@ def plan_removals(
     roots = [data_root.resolve()] + ([scratch.resolve()] if scratch.is_dir() else [])
     found: list[tuple[Path, str, bool]] = []
     if scratch.is_dir():
-        temps = scratch.glob("bpgen_bproc_*")
+        temps = scratch.glob(f"{layout.SCRATCH_PREFIX}*")
         found += [(p, "Blender temp dir", False) for p in temps if _age_days(p, now) >= older_than_days]
     for run_dir in _runs(data_root, run):
         this = Run(run_dir)
@@ -110,21 +111,20 @@ def plan_removals(
         if not busy and not render_jobs & queued:  # a queued task may resume its shard's temp dir
             found += [
                 (p, "incomplete shard temp dir", unknown and bool(render_jobs))
-                for p in (run_dir / "shards").glob(".shard_*.tmp")
+                for p in layout.temp_dirs(run_dir)
                 if _age_days(p, now) >= older_than_days
             ]
         if not busy:
-            merges = [run_dir / ".dataset.tmp"]
+            merges = [layout.dataset_temp_dir(run_dir)]
             if this.dataset_dir.exists():  # else .dataset.old is the only copy; the next merge puts it back
-                merges.append(run_dir / ".dataset.old")
+                merges.append(layout.dataset_old_dir(run_dir))
             found += [(p, "interrupted merge", False) for p in merges if p.exists()]
-        for folder, reason in (("slurm", "submitit pickle/script/log"), ("logs", "job log")):
-            directory = run_dir / folder
+        for directory, reason in ((this.slurm_dir, "submitit pickle/script/log"), (this.logs_dir, "job log")):
             if directory.is_dir() and not directory.is_symlink():
                 for p in sorted(directory.iterdir()):
-                    job = p.name.split("_", 1)[0]  # <job id>_... : pickles a pending task still needs
+                    job = layout.job_of_file(p.name)  # pickles a pending task still needs, a queued job's log
                     if (p.is_file() or p.is_symlink()) and job not in queued and _age_days(p, now) >= older_than_days:
-                        found.append((p, reason, unknown and job.isdigit()))
+                        found.append((p, reason, unknown and job is not None))
     return [Removal(p, reason, tree_size(p), doubt) for p, reason, doubt in found if _inside(p, roots)]
 
 
