@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bpgen.run import layout
 from bpgen.validate import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,6 +119,11 @@ def merge(run_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
+def stage_log(logs_dir: Path, stage: str, job: int | str) -> Path:
+    """The log of merge or train job ``job`` (``layout.stage_log_pattern`` as Slurm fills it in)."""
+    return Path(layout.stage_log_pattern(logs_dir, stage).replace("%j", str(job)))
+
+
 def load(path: Path) -> Any:
     """A JSON file's content."""
     return json.loads(path.read_text())
@@ -125,12 +131,12 @@ def load(path: Path) -> Any:
 
 def coco_of(shard: Path, *without: str) -> dict[str, Any]:
     """A shard's coco.json without the top-level keys ``without`` (``"info"`` holds dates and versions)."""
-    return {key: value for key, value in load(shard / "coco.json").items() if key not in without}
+    return {key: value for key, value in load(shard / layout.COCO).items() if key not in without}
 
 
 def frames_of(shard: Path) -> list[dict[str, Any]]:
     """A shard's frames.jsonl: one record a frame."""
-    return [json.loads(line) for line in (shard / "frames.jsonl").read_text().splitlines()]
+    return [json.loads(line) for line in (shard / layout.FRAMES).read_text().splitlines()]
 
 
 def assert_same_people_and_cameras(a: Any, b: Any) -> None:

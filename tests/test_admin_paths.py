@@ -19,6 +19,7 @@ from conftest import GOLDEN_DIR
 
 from bpgen.ops.containers import RUNTIMES, find_runtime, planned_builds, print_commands
 from bpgen.ops.slurm.params import container_runtime
+from bpgen.run import layout
 from bpgen.run.site import load_site_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,7 +119,7 @@ def spaced(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     (base / "my venv").symlink_to(ROOT / ".venv")
     data = base / "my data"
     (data / "acro").mkdir(parents=True)
-    (data / "acro" / "run.yaml").write_text("name: acro\nshards: 1\nimages_per_shard: 1\n")
+    (data / "acro" / layout.RUN_MANIFEST).write_text("name: acro\nshards: 1\nimages_per_shard: 1\n")
     return {"checkout": checkout, "venv": base / "my venv", "data": data, "base": base}
 
 
@@ -154,9 +155,9 @@ def test_sbatch_resolves_the_run_through_python_with_spaces(spaced: dict[str, Pa
     assert result.returncode == 0, result.stderr
     run_dir = spaced["data"] / "acro"
     assert f"training on {run_dir} " in result.stderr and f"with {spaced['venv']}/bin/python" in result.stderr
-    assert f"dataset: {run_dir}/dataset" in result.stdout
+    assert f"dataset: {layout.dataset_dir(run_dir)}" in result.stdout
     by_env = run_in(spaced, "bash", str(train), "--print-config", BPGEN_RUN=str(run_dir))
-    assert by_env.returncode == 0 and f"dataset: {run_dir}/dataset" in by_env.stdout, by_env.stderr
+    assert by_env.returncode == 0 and f"dataset: {layout.dataset_dir(run_dir)}" in by_env.stdout, by_env.stderr
     missing = run_in(spaced, "bash", str(spaced["checkout"] / "jobs" / "merge.sbatch"), "nope")
     assert missing.returncode == 2 and missing.stderr.startswith("error: nope is not a bpgen run")
     assert len(missing.stderr.splitlines()) == 1

@@ -14,9 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import stage_log
 from spython.main.parse.parsers import SingularityParser
 
 from bpgen.ops.containers import COPIED, content_hash, planned_builds, print_commands
+from bpgen.run import layout
 from bpgen.run.site import load_site_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,27 +128,28 @@ def age(path: Path) -> Path:
 def tree(tmp_path: Path) -> dict[str, Path]:
     root, scratch, outside = tmp_path / "runs", tmp_path / "scratch", tmp_path / "outside"
     run = root / "acro"
+    slurm, image = run / layout.SLURM, layout.image_file(0, "jpg")
     paths = {
-        "done": make(run / "shards" / "shard_000000" / "DONE.json"),
-        "image": make(run / "shards" / "shard_000000" / "images" / "000000.jpg"),
-        "old_tmp": age(age(make(run / "shards" / ".shard_000001.tmp" / "images" / "000000.jpg").parent).parent),
-        "new_tmp": make(run / "shards" / ".shard_000002.tmp" / "scenes" / "scene_00000.json", old=False).parent.parent,
-        "dataset": make(run / "dataset" / "stats.json"),
-        "merge_tmp": make(run / ".dataset.tmp" / "stats.json").parent,
-        "old_pickle": make(run / "slurm" / "15_0_submitted.pkl"),
-        "old_log": make(run / "slurm" / "15_0_0_log.out"),
-        "new_log": make(run / "slurm" / "16_0_0_log.out", old=False),
-        "old_job_log": make(run / "logs" / "merge_17.log"),
-        "config": make(run / "config.yaml"),
-        "bproc_tmp": age(make(scratch / "bpgen_bproc_abc" / "blend.tmp").parent),  # its file is old too
+        "done": make(layout.shard_dir(run, 0) / layout.DONE),
+        "image": make(layout.shard_dir(run, 0) / image),
+        "old_tmp": age(age(make(layout.temp_dir(run, 1) / image).parent).parent),
+        "new_tmp": make(layout.scene_checkpoint(layout.temp_dir(run, 2), 0), old=False).parent.parent,
+        "dataset": make(layout.dataset_dir(run) / layout.DATASET_STATS),
+        "merge_tmp": make(layout.dataset_temp_dir(run) / layout.DATASET_STATS).parent,
+        "old_pickle": make(slurm / "15_0_submitted.pkl"),  # submitit's own name (layout.job_of_file reads it)
+        "old_log": make(layout.task_log(slurm, "15_0")),
+        "new_log": make(layout.task_log(slurm, "16_0"), old=False),
+        "old_job_log": make(stage_log(run / layout.LOGS, "merge", 17)),
+        "config": make(run / layout.CONFIG),
+        "bproc_tmp": age(make(scratch / f"{layout.SCRATCH_PREFIX}abc" / "blend.tmp").parent),  # its file is old too
         "foreign_tmp": age(make(scratch / "someone_else" / "f").parent),
         "outside_file": make(outside / "precious.txt"),
-        "outside_run_file": make(outside / "run" / "shards" / ".shard_000000.tmp" / "x"),
+        "outside_run_file": make(layout.temp_dir(outside / "run", 0) / "x"),
     }
-    (run / "slurm" / "link_out").symlink_to(outside)
-    age(run / "slurm" / "link_out")
+    (slurm / "link_out").symlink_to(outside)
+    age(slurm / "link_out")
     (root / "evil").symlink_to(outside / "run")
-    paths.update(root=root, scratch=scratch, run=run, link=run / "slurm" / "link_out")
+    paths.update(root=root, scratch=scratch, run=run, link=slurm / "link_out")
     return paths
 
 
@@ -203,10 +206,10 @@ def test_clean_of_a_named_run_stays_inside_the_data_root(tree: dict[str, Path], 
     assert outside.returncode == 2 and "outside BPGEN_DATA_ROOT" in outside.stderr
     assert tree["outside_run_file"].exists()
     fresh = tree["root"] / "fresh"  # run.yaml only (nothing rendered yet) is a run too
-    make(fresh / "run.yaml")
-    make(fresh / "logs" / "merge_3.log")
+    make(fresh / layout.RUN_MANIFEST)
+    log = make(stage_log(fresh / layout.LOGS, "merge", 3))
     listed = clean(tree, "fresh", "--dry-run")
-    assert listed.returncode == 0 and f"would remove {fresh / 'logs' / 'merge_3.log'}" in listed.stdout
+    assert listed.returncode == 0 and f"would remove {log}" in listed.stdout
 
 
 def test_clean_keeps_what_queued_jobs_and_running_merges_need(tree: dict[str, Path]):
@@ -218,12 +221,12 @@ def test_clean_keeps_what_queued_jobs_and_running_merges_need(tree: dict[str, Pa
         removals = plan_removals(tree["root"], tree["scratch"], None, 7.0, False, time.time(), **kwargs)  # type: ignore[arg-type]
         return {r.path for r in removals}
 
-    (tree["run"] / "submissions.jsonl").write_text('{"kind": "render", "job_id": "15", "shards": [0, 1]}\n')
+    (tree["run"] / layout.SUBMISSIONS).write_text('{"kind": "render", "job_id": "15", "shards": [0, 1]}\n')
     queued = planned(queued_job_ids=frozenset({"15"}))
     assert tree["old_pickle"] not in queued and tree["old_log"] not in queued  # a pending task still reads them
     assert tree["old_tmp"] not in queued  # a queued task may resume it
     assert tree["old_job_log"] in queued
-    with open(tree["run"] / ".merge.lock", "a") as lock:
+    with open(tree["run"] / layout.MERGE_LOCK, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         busy = planned()
     assert tree["merge_tmp"] not in busy and tree["old_tmp"] not in busy and tree["old_pickle"] in busy
@@ -232,12 +235,12 @@ def test_clean_keeps_what_queued_jobs_and_running_merges_need(tree: dict[str, Pa
     # what job 15 (render) and job 17 (merge, its log) could still need
     assert doubtful == {tree["old_tmp"], tree["old_pickle"], tree["old_log"], tree["old_job_log"]}
     assert {r.path for r in unknown} == planned()  # otherwise planned as with an empty queue
-    os.utime(tree["old_tmp"] / "images" / "000000.jpg")  # written just now: the shard is rendering
+    os.utime(tree["old_tmp"] / layout.image_file(0, "jpg"))  # written just now: the shard is rendering
     assert tree["old_tmp"] not in planned()
 
 
 def test_clean_without_the_queue_lists_but_removes_nothing(tree: dict[str, Path], dead_controller: str):
-    (tree["run"] / "submissions.jsonl").write_text('{"kind": "render", "job_id": "15", "shards": [0, 1]}\n')
+    (tree["run"] / layout.SUBMISSIONS).write_text('{"kind": "render", "job_id": "15", "shards": [0, 1]}\n')
     dry = clean(tree, "--dry-run", SLURM_CONF=dead_controller)
     assert dry.returncode == 0, dry.stderr
     assert "warning: cannot read the queue" in dry.stderr
@@ -255,17 +258,17 @@ def test_clean_without_the_queue_lists_but_removes_nothing(tree: dict[str, Path]
 def test_clean_keeps_the_only_copy_of_a_dataset_after_a_merge_killed_between_renames(
     tree: dict[str, Path], fake_queue: Callable[..., None]
 ):
-    old = make(tree["run"] / ".dataset.old" / "stats.json").parent
+    old = make(layout.dataset_old_dir(tree["run"]) / layout.DATASET_STATS).parent
     assert clean(tree).returncode == 0
     assert old.exists() is False  # dataset/ exists: .dataset.old is a leftover
     shutil.rmtree(tree["dataset"].parent)
-    old = make(tree["run"] / ".dataset.old" / "stats.json").parent
+    old = make(layout.dataset_old_dir(tree["run"]) / layout.DATASET_STATS).parent
     assert clean(tree).returncode == 0
     assert old.exists()  # the only copy: the next merge puts it back
 
 
 def test_clean_all_never_removes_a_run_whose_jobs_are_queued(tree: dict[str, Path]):
-    (tree["run"] / "submissions.jsonl").write_text('{"kind": "merge", "job_id": "21", "dependency": ""}\n')
+    (tree["run"] / layout.SUBMISSIONS).write_text('{"kind": "merge", "job_id": "21", "dependency": ""}\n')
 
     from bpgen.ops.clean import plan_removals
 
@@ -281,8 +284,8 @@ def test_clean_keeps_the_logs_of_queued_merge_and_train_jobs(tree: dict[str, Pat
     """logs/<stage>_<job>.log belongs to job <job> (not to a job "merge"); a local shard log to no job."""
     from bpgen.ops.clean import plan_removals
 
-    shard_log = make(tree["run"] / "logs" / "shard_000003.log")
-    train_log = make(tree["run"] / "logs" / "train_18.log")
+    shard_log = make(layout.local_shard_log(tree["run"] / layout.LOGS, 3))
+    train_log = make(stage_log(tree["run"] / layout.LOGS, "train", 18))
     fake_queue("17", "18")
     kept = clean(tree)
     assert kept.returncode == 0, kept.stderr

@@ -121,7 +121,7 @@ def test_values_at_the_bounds_are_accepted():
 
 def test_a_frozen_config_past_a_bound_is_refused(tmp_path):
     _, resolved = compose_render_config([])
-    path = tmp_path / "config.yaml"
+    path = tmp_path / layout.CONFIG
     path.write_text(yaml.safe_dump(dict(resolved, samples=10**9)))
     with pytest.raises(ConfigError, match="samples=1000000000 is above the bound 65,536"):
         load_resolved_config(path)
@@ -208,10 +208,10 @@ def test_streamed_assembly_is_byte_identical(tmp_path, scenes):
     info = {"description": "bpgen shard 4", "seed": 1, "shard": 4, "note": "é"}
     counts = lifecycle.assemble_shard(tmp_path, iter(records), info)
     coco, frames = reference_assembly(records, info)
-    assert (tmp_path / "coco.json").read_text() == coco
-    assert (tmp_path / "frames.jsonl").read_text() == frames
+    assert (tmp_path / layout.COCO).read_text() == coco
+    assert (tmp_path / layout.FRAMES).read_text() == frames
     assert counts == {"images": 2 * scenes, "annotations": 2 * scenes, "persons": 4 * scenes, "scenes": scenes}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["coco.json", "frames.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([layout.COCO, layout.FRAMES])
 
 
 def test_assembly_memory_does_not_grow_with_the_scene_count(tmp_path):

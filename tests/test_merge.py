@@ -20,6 +20,7 @@ from bpgen.merge.build import merge_lock, sample_positions
 from bpgen.merge.config import compose_merge_config
 from bpgen.merge.plan import parse_badlist, plan_shards, split_shards
 from bpgen.merge.stats import PERSON_NAMES, PERSON_NUMBERS, DatasetStats
+from bpgen.run import layout
 
 # body=mannequin: fast; tests/test_merge_body_stats.py merges shards of anny people's fields
 TINY = tiny(distractors=(0, 1), write_depth=True, body="mannequin")
@@ -45,6 +46,7 @@ def test_ids_are_global_offsets_and_chunks_are_numbered_per_split():
 
 
 def test_badlist_accepts_merged_and_shard_names():
+    # literal: the names as a user writes them in a badlist (tests/test_run_layout.py pins layout's spellings)
     lines = [
         "# comment",
         "000003_000012.jpg",
@@ -109,12 +111,14 @@ def rendered_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run_copy(rendered_run: Path, tmp_path: Path) -> Path:
     """A private copy of the rendered run that a test may damage."""
     target = tmp_path / "r"
-    shutil.copytree(rendered_run, target, symlinks=True, ignore=shutil.ignore_patterns("dataset", ".merge.lock"))
+    shutil.copytree(
+        rendered_run, target, symlinks=True, ignore=shutil.ignore_patterns(layout.DATASET, layout.MERGE_LOCK)
+    )
     return target
 
 
 def shard_coco(run_dir: Path, shard: int) -> dict:
-    return load(run_dir / "shards" / f"shard_{shard:06d}" / "coco.json")
+    return load(layout.shard_dir(run_dir, shard) / layout.COCO)
 
 
 pytestmark = pytest.mark.blender
@@ -129,8 +133,8 @@ def test_merge_sbatch_writes_the_dataset_and_check_passes(run_copy: Path):
     )
     assert result.returncode == 0, result.stderr
     assert "valid" in result.stdout
-    dataset = run_copy / "dataset"
-    train, val = (load(dataset / "annotations" / f"instances_{s}.json") for s in ("train", "val"))
+    dataset = layout.dataset_dir(run_copy)
+    train, val = (load(layout.instances_file(dataset, s)) for s in ("train", "val"))
     assert len(val["images"]) == 3 and len(train["images"]) == 6  # one of three shards is val
     ids = sorted(i["id"] for i in train["images"] + val["images"])
     assert ids == list(range(1, 10))
@@ -142,9 +146,10 @@ def test_merge_sbatch_writes_the_dataset_and_check_passes(run_copy: Path):
     assert train["info"]["render_config"]["resolution"] == [64, 48] and train["info"]["modes"] == ["pose"]
     assert {s["shard"] for s in train["info"]["shards"]} | {s["shard"] for s in val["info"]["shards"]} == {0, 1, 2}
     image = train["images"][0]
-    source = run_copy / "shards" / f"shard_{image['shard']:06d}" / "images" / f"{image['frame']:06d}.jpg"
-    assert os.stat(dataset / "images" / "train" / image["file_name"]).st_ino == os.stat(source).st_ino  # hardlink
-    stats = load(dataset / "stats.json")
+    source = layout.shard_dir(run_copy, image["shard"]) / layout.image_file(image["frame"], "jpg")
+    merged = layout.dataset_images_dir(dataset, "train") / image["file_name"]
+    assert os.stat(merged).st_ino == os.stat(source).st_ino  # hardlink
+    stats = load(dataset / layout.DATASET_STATS)
     assert stats["counts"]["images"] == {"train": 6, "val": 3}
     assert sum(stats["histograms"]["annotations_per_image"]["counts"]) == 9
     assert len(list((dataset / "plots").glob("*.png"))) == 8 + len(PERSON_NUMBERS) + len(PERSON_NAMES)
@@ -162,7 +167,7 @@ def test_ground_truth_evaluated_against_itself_gives_ap_1(run_copy: Path):
 
     assert merge(run_copy, "split.val_ratio=0").returncode == 0
     with contextlib.redirect_stdout(io.StringIO()):
-        gt = COCO(str(run_copy / "dataset" / "annotations" / "instances_train.json"))
+        gt = COCO(str(layout.instances_file(layout.dataset_dir(run_copy), "train")))
         detections = gt.loadRes([dict(a, score=1.0) for a in gt.dataset["annotations"]])
         ap = {}
         for iou_type in ("bbox", "segm", "keypoints"):
@@ -179,8 +184,9 @@ def test_detectron2_load_coco_json_reads_masks_and_keypoints(run_copy: Path):
     from detectron2.data.datasets import load_coco_json
 
     assert merge(run_copy).returncode == 0
-    dataset = run_copy / "dataset"
-    records = load_coco_json(str(dataset / "annotations" / "instances_train.json"), str(dataset / "images" / "train"))
+    dataset = layout.dataset_dir(run_copy)
+    images = layout.dataset_images_dir(dataset, "train")
+    records = load_coco_json(str(layout.instances_file(dataset, "train")), str(images))
     assert records and all(Path(r["file_name"]).is_file() for r in records)
     first = next(r for r in records if r["annotations"])
     assert "segmentation" in first["annotations"][0] and len(first["annotations"][0]["keypoints"]) == 51
@@ -188,14 +194,15 @@ def test_detectron2_load_coco_json_reads_masks_and_keypoints(run_copy: Path):
 
 def test_bop_chunks_match_the_shards(run_copy: Path):
     assert merge(run_copy, "split.val_ratio=0").returncode == 0
-    chunks = sorted((run_copy / "dataset" / "train_pbr").iterdir())
-    assert [c.name for c in chunks] == ["000000", "000001", "000002"]
-    for shard, chunk in enumerate(chunks):
+    dataset = layout.dataset_dir(run_copy)
+    chunks = sorted(layout.bop_split_dir(dataset, "train").iterdir())
+    assert chunks == [layout.bop_chunk_dir(dataset, "train", k) for k in range(3)]
+    for shard, chunk in enumerate(chunks):  # the names inside a chunk are BOP's own, not the run layout
         # read the way bop_toolkit's inout.load_scene_gt / load_scene_camera do: int keys, 3x3 rotations
         scene_gt = {int(k): v for k, v in load(chunk / "scene_gt.json").items()}
         scene_camera = {int(k): v for k, v in load(chunk / "scene_camera.json").items()}
         info = {int(k): v for k, v in load(chunk / "scene_gt_info.json").items()}
-        frames = [json.loads(line) for line in (run_copy / "shards" / f"shard_{shard:06d}" / "frames.jsonl").open()]
+        frames = [json.loads(line) for line in (layout.shard_dir(run_copy, shard) / layout.FRAMES).open()]
         coco = shard_coco(run_copy, shard)
         segmentations = {a["id"]: a["segmentation"] for a in coco["annotations"]}
         assert sorted(scene_gt) == list(range(3)) == sorted(scene_camera) == sorted(info)
@@ -218,59 +225,62 @@ def test_bop_chunks_match_the_shards(run_copy: Path):
 
 def test_merging_again_gives_identical_files(run_copy: Path):
     def snapshot() -> dict[str, bytes]:
-        dataset = run_copy / "dataset"
+        dataset = layout.dataset_dir(run_copy)
         return {str(p.relative_to(dataset)): p.read_bytes() for p in sorted(dataset.rglob("*")) if p.is_file()}
 
     assert merge(run_copy).returncode == 0
     first = snapshot()
     assert merge(run_copy).returncode == 0
     assert snapshot() == first
-    assert not any(p.name.startswith(".dataset") for p in run_copy.iterdir())
+    assert not any(p.name.startswith(f".{layout.DATASET}") for p in run_copy.iterdir())  # .dataset.tmp, .old
 
 
 def test_a_second_merge_at_the_same_time_is_refused(run_copy: Path):
     with merge_lock(run_copy):
         result = merge(run_copy)
-    assert result.returncode == 2 and "another merge" in result.stderr and not (run_copy / "dataset").exists()
+    assert result.returncode == 2 and "another merge" in result.stderr and not layout.dataset_dir(run_copy).exists()
 
 
 def test_missing_shard_stops_the_merge_unless_allow_partial(run_copy: Path):
-    (run_copy / "shards" / "shard_000001" / "DONE.json").unlink()
+    (layout.shard_dir(run_copy, 1) / layout.DONE).unlink()
     result = merge(run_copy)
     assert (
         result.returncode == 2
         and "1 of 3 shards are not DONE (1)" in result.stderr
         and "--allow-partial" in result.stderr
     )
-    assert not (run_copy / "dataset").exists()
+    assert not layout.dataset_dir(run_copy).exists()
     assert merge(run_copy, "--allow-partial").returncode == 0
-    assert load(run_copy / "dataset" / "stats.json")["counts"]["shards_merged"] == 2
+    assert load(layout.dataset_dir(run_copy) / layout.DATASET_STATS)["counts"]["shards_merged"] == 2
     assert merge(run_copy, "--check").returncode == 0
 
 
 def test_corrupt_shard_is_named_and_skipped_only_when_asked(run_copy: Path):
     assert merge(run_copy).returncode == 0
-    before = (run_copy / "dataset" / "stats.json").read_bytes()
-    coco = run_copy / "shards" / "shard_000002" / "coco.json"
+    stats = layout.dataset_dir(run_copy) / layout.DATASET_STATS
+    before = stats.read_bytes()
+    coco = layout.shard_dir(run_copy, 2) / layout.COCO
     coco.write_bytes(coco.read_bytes()[:100])  # truncated
     result = merge(run_copy)
-    assert result.returncode == 2 and "shard_000002: corrupt JSON" in result.stderr and "--skip-bad" in result.stderr
-    assert (run_copy / "dataset" / "stats.json").read_bytes() == before  # the previous dataset is untouched
+    corrupt = f"{layout.shard_name(2)}: corrupt JSON"
+    assert result.returncode == 2 and corrupt in result.stderr and "--skip-bad" in result.stderr
+    assert stats.read_bytes() == before  # the previous dataset is untouched
     assert merge(run_copy, "--skip-bad").returncode == 0
-    assert load(run_copy / "dataset" / "stats.json")["counts"]["shards_skipped"] == [2]
-    (run_copy / "shards" / "shard_000001" / "images" / "000001.jpg").unlink()
+    assert load(stats)["counts"]["shards_skipped"] == [2]
+    image = layout.image_file(1, "jpg")
+    (layout.shard_dir(run_copy, 1) / image).unlink()
     result = merge(run_copy, "--skip-bad")
-    assert result.returncode == 0 and "shard_000001: image images/000001.jpg is missing" in result.stderr
+    assert result.returncode == 0 and f"{layout.shard_name(1)}: image {image} is missing" in result.stderr
     assert merge(run_copy, "--check").returncode == 0
 
 
 def test_shards_disagreeing_on_config_or_categories_stop_the_merge(run_copy: Path):
-    config = run_copy / "shards" / "shard_000001" / "config.yaml"
+    config = layout.shard_dir(run_copy, 1) / layout.CONFIG
     config.write_text(config.read_text().replace("samples: 4", "samples: 5"))
     result = merge(run_copy)
     assert result.returncode == 2 and "shards 1 were rendered with another config" in result.stderr
     config.write_text(config.read_text().replace("samples: 5", "samples: 4"))
-    coco_path = run_copy / "shards" / "shard_000002" / "coco.json"
+    coco_path = layout.shard_dir(run_copy, 2) / layout.COCO
     coco = load(coco_path)
     coco["categories"][0]["keypoints"][0] = "snout"
     coco_path.write_text(json.dumps(coco))
@@ -284,10 +294,11 @@ def test_filters_and_badlist(run_copy: Path, tmp_path: Path):
     threshold = int(np.median(areas))
     in_bad_image = sum(1 for a in shard0["annotations"] if a["image_id"] == 2)
     badlist = tmp_path / "bad.txt"
-    badlist.write_text("# blurry\n000000_000001.jpg\n")
+    bad = layout.merged_image_name(0, 1, ".jpg")
+    badlist.write_text(f"# blurry\n{bad}\n")
     result = merge(run_copy, f"filters.min_visible_area={threshold}", f"filters.badlist={badlist}", "split.val_ratio=0")
     assert result.returncode == 0, result.stderr
-    removed = load(run_copy / "dataset" / "stats.json")["counts"]["removed"]
+    removed = load(layout.dataset_dir(run_copy) / layout.DATASET_STATS)["counts"]["removed"]
     assert removed["badlist_images"] == 1 and removed["badlist_annotations"] == in_bad_image
     small_elsewhere = sum(
         1
@@ -296,16 +307,17 @@ def test_filters_and_badlist(run_copy: Path, tmp_path: Path):
         if a["area"] < threshold and not (k == 0 and a["image_id"] == 2)
     )
     assert removed["min_visible_area"] == small_elsewhere > 0
-    train = load(run_copy / "dataset" / "annotations" / "instances_train.json")
-    assert "000000_000001.jpg" not in {i["file_name"] for i in train["images"]}
+    dataset = layout.dataset_dir(run_copy)
+    train = load(layout.instances_file(dataset, "train"))
+    assert bad not in {i["file_name"] for i in train["images"]}
     assert all(a["area"] >= threshold for a in train["annotations"])
-    assert not (run_copy / "dataset" / "train_pbr" / "000000" / "rgb" / "000001.jpg").exists()
+    assert not (layout.bop_chunk_dir(dataset, "train", 0) / "rgb" / "000001.jpg").exists()  # rgb/: BOP's name
     assert merge(run_copy, "--check").returncode == 0
 
 
 def test_check_finds_a_broken_dataset(run_copy: Path):
     assert merge(run_copy, "split.val_ratio=0").returncode == 0
-    path = run_copy / "dataset" / "annotations" / "instances_train.json"
+    path = layout.instances_file(layout.dataset_dir(run_copy), "train")
     coco = load(path)
     coco["annotations"][0]["area"] += 1
     coco["annotations"][1]["id"] = coco["annotations"][2]["id"]

@@ -17,7 +17,7 @@ from bpgen.geometry.labels import encode_rle, rle_area_bbox
 from bpgen.merge.shard_merge import iter_frames
 from bpgen.merge.stats import GARMENTS, PERSON_NAMES, PERSON_NUMBERS, DatasetStats, StatsBuilder, write_plots
 from bpgen.render.lifecycle import assemble_shard, finalize
-from bpgen.run.layout import temp_dir
+from bpgen.run import layout
 
 ATTRIBUTE_KEYS = (*PERSON_NUMBERS, *PERSON_NAMES, "muscle")
 
@@ -258,20 +258,20 @@ def fabricated_frame(frame: int, people: list[tuple[dict[str, Any], int]]) -> di
         "frame": frame,
         "scene": 0,
     }
-    file_name = f"images/{frame:06d}.jpg"
+    file_name = layout.image_file(frame, "jpg")
     image = {"file_name": file_name, "width": WIDTH, "height": HEIGHT, "scene": 0, "viewpoint": "front", "mode": "pose"}
     return {"image": image, "annotations": annotations, "record": record}
 
 
 def fabricate_run(run_dir: Path) -> Path:
     for shard, frames in enumerate(PEOPLE):
-        tmp = temp_dir(run_dir, shard)
-        (tmp / "images").mkdir(parents=True)
-        (tmp / "scenes").mkdir()
-        (tmp / "config.yaml").write_text("# fabricated shard\nbody: {name: anny}\n")
+        tmp = layout.temp_dir(run_dir, shard)
+        (tmp / layout.IMAGES).mkdir(parents=True)
+        (tmp / layout.SCENES).mkdir()
+        (tmp / layout.CONFIG).write_text("# fabricated shard\nbody: {name: anny}\n")
         for frame in range(len(frames)):
             pixels = np.full((HEIGHT, WIDTH, 3), 60 * frame + 40 * shard, np.uint8)
-            assert cv2.imwrite(str(tmp / "images" / f"{frame:06d}.jpg"), pixels)
+            assert cv2.imwrite(str(tmp / layout.image_file(frame, "jpg")), pixels)
         scene = {"frames": [fabricated_frame(frame, people) for frame, people in enumerate(frames)]}
         counts = assemble_shard(tmp, [scene], {"description": f"fabricated shard {shard}"})
         done = {"shard": shard, "counts": counts, "mode": "pose", "end_time": "2025-01-01T00:00:00Z"}
@@ -291,8 +291,8 @@ def kept_attributes(annotation: dict[str, Any]) -> dict[str, Any]:
 def test_merge_counts_the_people_it_keeps_and_copies_their_fields(fabricated_run: Path):
     run = fabricated_run
     assert merge(run, "filters.min_visible_area=10", "workers=1").returncode == 0
-    dataset = run / "dataset"
-    h = load(dataset / "stats.json")["histograms"]
+    dataset = layout.dataset_dir(run)
+    h = load(dataset / layout.DATASET_STATS)["histograms"]
     # kept: the girl, the mannequin, the old man, the old-shard person, the 95-year-old; the tiny one is filtered
     assert h["body_model"] == {"anny": 3, "mannequin": 1, "other": 0, "unknown": 1}
     assert h["sex"] == {"female": 1, "male": 2, "other": 0, "unknown": 2}
@@ -310,16 +310,16 @@ def test_merge_counts_the_people_it_keeps_and_copies_their_fields(fabricated_run
     merged = [
         (image, a)
         for split in ("train", "val")
-        for coco in [load(dataset / "annotations" / f"instances_{split}.json")]
+        for coco in [load(layout.instances_file(dataset, split))]
         for images in [{i["id"]: i for i in coco["images"]}]
         for a in coco["annotations"]
         for image in [images[a["image_id"]]]
     ]
     assert len(merged) == 5
     for image, merged_annotation in merged:
-        shard_dir = run / "shards" / f"shard_{image['shard']:06d}"
-        source = load(shard_dir / "coco.json")
-        source_image = next(i for i in source["images"] if i["file_name"].endswith(f"/{image['frame']:06d}.jpg"))
+        source = load(layout.shard_dir(run, image["shard"]) / layout.COCO)
+        frame_image = layout.image_file(image["frame"], "jpg")
+        source_image = next(i for i in source["images"] if i["file_name"].endswith(frame_image))
         original = next(
             a
             for a in source["annotations"]
@@ -334,7 +334,7 @@ def test_merge_counts_the_people_it_keeps_and_copies_their_fields(fabricated_run
     assert kept_attributes(girl) == PEOPLE[0][0][0][0]
 
     # BOP gains nothing new; --check passes and recounts the people from the COCO files
-    for info in load(dataset / "train_pbr" / "000000" / "scene_gt_info.json").values():
+    for info in load(layout.bop_chunk_dir(dataset, "train", 0) / "scene_gt_info.json").values():  # BOP's name
         for gt in info:
             assert set(gt) == {"bbox_obj", "bbox_visib", "px_count_all", "px_count_valid", "px_count_visib"} | {
                 "visib_fract"
@@ -342,7 +342,7 @@ def test_merge_counts_the_people_it_keeps_and_copies_their_fields(fabricated_run
     result = merge(run, "--check")
     assert result.returncode == 0 and "valid" in result.stdout
 
-    stats_path = dataset / "stats.json"
+    stats_path = dataset / layout.DATASET_STATS
     stats = load(stats_path)
     stats["histograms"]["sex"]["female"] += 1
     stats_path.write_text(json.dumps(stats))
@@ -352,18 +352,20 @@ def test_merge_counts_the_people_it_keeps_and_copies_their_fields(fabricated_run
 
 def test_the_fast_path_without_bop_gives_the_same_statistics(fabricated_run: Path):
     run = fabricated_run
-    line = (run / "shards" / "shard_000000" / "frames.jsonl").read_bytes().splitlines()[0]
+    shard = layout.shard_dir(run, 0)
+    line = (shard / layout.FRAMES).read_bytes().splitlines()[0]
     assert b'"foot_keypoints_cam"' in line and b'"skin_tone"' in line  # the records carry the new fields
-    fast = list(iter_frames(run / "shards" / "shard_000000", full=False))
-    full = list(iter_frames(run / "shards" / "shard_000000", full=True))
+    fast = list(iter_frames(shard, full=False))
+    full = list(iter_frames(shard, full=True))
     scalars = ("visib_fract", "truncation", "extremeness")
     assert [[{k: p[k] for k in scalars} for p in f["persons"]] for f in full] == [f["persons"] for f in fast]
 
     assert merge(run, "workers=1").returncode == 0
-    with_bop = load(run / "dataset" / "stats.json")["histograms"]
+    stats = layout.dataset_dir(run) / layout.DATASET_STATS
+    with_bop = load(stats)["histograms"]
     assert merge(run, "workers=1", "bop.enabled=false").returncode == 0
-    assert not (run / "dataset" / "train_pbr").exists()
-    assert load(run / "dataset" / "stats.json")["histograms"] == with_bop
+    assert not layout.bop_split_dir(layout.dataset_dir(run), "train").exists()
+    assert load(stats)["histograms"] == with_bop
     assert with_bop["hair_style"]["tied"] == 1  # no filter this time: the tiny person counts
     assert merge(run, "--check").returncode == 0
 
@@ -371,14 +373,14 @@ def test_the_fast_path_without_bop_gives_the_same_statistics(fabricated_run: Pat
 def test_a_dataset_from_shards_without_person_fields_counts_them_unknown(fabricated_run: Path):
     run = fabricated_run
     for shard in (0, 1):
-        directory = run / "shards" / f"shard_{shard:06d}"
-        coco = load(directory / "coco.json")
+        directory = layout.shard_dir(run, shard)
+        coco = load(directory / layout.COCO)
         for a in coco["annotations"]:
             for key in ATTRIBUTE_KEYS:
                 a.pop(key, None)
-        (directory / "coco.json").write_text(json.dumps(coco))
+        (directory / layout.COCO).write_text(json.dumps(coco))
     assert merge(run, "workers=1", "bop.enabled=false").returncode == 0
-    h = load(run / "dataset" / "stats.json")["histograms"]
+    h = load(layout.dataset_dir(run) / layout.DATASET_STATS)["histograms"]
     annotations = 6
     assert h["body_model"] == {"anny": 0, "mannequin": 0, "other": 0, "unknown": annotations}
     assert h["garments"]["unknown"] == annotations and sum(h["garments"].values()) == annotations

@@ -30,6 +30,7 @@ from bpgen.photo.develop import (
 )
 from bpgen.photo.sampling import PhotoSpec, sample_photo
 from bpgen.render.config import compose_render_config
+from bpgen.run import layout
 
 OFF = [
     "photo.exposure_ev=[0,0]",
@@ -279,7 +280,7 @@ os._exit(0)
 def render_shard(run_dir: Path, *overrides: str) -> Path:
     result = run_render(run_dir, 3, 4, *TINY, "frames_per_scene=2", *overrides)
     assert result.returncode == 0, result.stderr
-    return run_dir / "shards" / "shard_000003"
+    return layout.shard_dir(run_dir, 3)
 
 
 @pytest.mark.blender
@@ -306,9 +307,10 @@ def test_annotations_do_not_depend_on_photometry(tmp_path):
     assert records["off"] == records["on"]
     assert all(p["dof"] is None and p["exposure_ev"] == 0 and p["jpeg_quality"] == 95 for p in photos["off"])
     assert all(p["dof"]["focus_m"] > 0 and p["view_transform"] == "Filmic" for p in photos["on"])
-    images_off = sorted((off / "images").glob("*.jpg"))
+    images_off = sorted((off / layout.IMAGES).glob("*.jpg"))
     assert len(images_off) == 4
-    assert all((off / "images" / i.name).read_bytes() != (on / "images" / i.name).read_bytes() for i in images_off)
+    on_images = on / layout.IMAGES
+    assert all(i.read_bytes() != (on_images / i.name).read_bytes() for i in images_off)
 
 
 def test_exposure_lies_on_the_eighth_stop_grid_inside_its_range():

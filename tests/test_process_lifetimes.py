@@ -18,17 +18,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import merge, tiny
 
 from bpgen import atomic
 from bpgen.hostinfo import usable_cpu_ids, usable_cpus
 from bpgen.merge import build
+from bpgen.run import layout
 from bpgen.run.directory import Run
 from bpgen.run.locks import StaleLock, exclusive_lock, lock_held
 from bpgen.run.procs import parent_death_signal, parent_death_signal_supported
 from bpgen_train.launch import DieWithLauncher
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY = ["resolution=[64,48]", "samples=4", "denoiser=none", "scene.distractors=[0,1]", "body=mannequin"]
+TINY = tiny(distractors=(0, 1), body="mannequin")
 linux_only = pytest.mark.skipif(not parent_death_signal_supported(), reason="PR_SET_PDEATHSIG is Linux-only")
 
 # --- /proc helpers -----------------------------------------------------------------------------------------------
@@ -127,7 +129,7 @@ HOLD_AND_FORK = """
 
 
 def test_a_lock_is_not_inherited_and_goes_with_its_killed_holder(tmp_path: Path):
-    path = tmp_path / ".merge.lock"
+    path = tmp_path / layout.MERGE_LOCK
     holder = helper(HOLD_AND_FORK, str(path))
     parent, child = map(int, holder.stdout.readline().split())  # type: ignore[union-attr]
     orphan = identity(child)
@@ -148,7 +150,7 @@ def test_a_lock_is_not_inherited_and_goes_with_its_killed_holder(tmp_path: Path)
 
 
 def test_a_lock_held_by_this_process_counts_once(tmp_path: Path):
-    path = tmp_path / ".local.lock"
+    path = tmp_path / layout.LOCAL_LOCK
     with exclusive_lock(path, RuntimeError):
         assert lock_held(path) and lock_held(path)  # asking does not drop this process's POSIX lock
         with pytest.raises(RuntimeError, match=f"^{os.getpid()}$"), exclusive_lock(path, RuntimeError):
@@ -178,7 +180,7 @@ LEGACY_FLOCK = """
 def test_an_orphan_holding_an_old_style_flock_is_named(tmp_path: Path):
     import fcntl
 
-    path = tmp_path / ".merge.lock"
+    path = tmp_path / layout.MERGE_LOCK
     with open(path, "a+") as live:  # a live flock holder: busy, like before
         fcntl.flock(live, fcntl.LOCK_EX)
         live.write(f"{os.getpid()}\n")
@@ -287,13 +289,17 @@ def test_die_with_launcher_only_calls_the_function_in_the_launcher_itself():
 # --- putting a dataset in place, and what an interrupted merge left -----------------------------------------------
 
 
+INSTANCES = str(layout.instances_file(Path(), "train"))  # annotations/instances_train.json, relative
+
+
 def tree(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def make(directory: Path, content: str) -> Path:
-    (directory / "annotations").mkdir(parents=True)
-    (directory / "annotations" / "instances_train.json").write_text(content)
+    path = layout.instances_file(directory, "train")
+    path.parent.mkdir(parents=True)
+    path.write_text(content)
     return directory
 
 
@@ -301,31 +307,31 @@ def make(directory: Path, content: str) -> Path:
 def test_install_replaces_the_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, atomic_swap: bool):
     if not atomic_swap:  # file systems without renameat2(RENAME_EXCHANGE), e.g. NFS
         monkeypatch.setattr(atomic, "exchange", lambda a, b: False)
-    final, tmp, old = tmp_path / "dataset", tmp_path / ".dataset.tmp", tmp_path / ".dataset.old"
+    final, tmp, old = layout.dataset_dir(tmp_path), layout.dataset_temp_dir(tmp_path), layout.dataset_old_dir(tmp_path)
     atomic.install_directory(make(tmp, "first"), final, old)
-    assert tree(final) == {"annotations/instances_train.json": "first"}
+    assert tree(final) == {INSTANCES: "first"}
     atomic.install_directory(make(tmp, "second"), final, old)
-    assert tree(final) == {"annotations/instances_train.json": "second"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset"]
+    assert tree(final) == {INSTANCES: "second"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [layout.DATASET]
 
 
 def test_exchange_swaps_two_directories(tmp_path: Path):
     a, b = make(tmp_path / "a", "A"), make(tmp_path / "b", "B")
     if not atomic.exchange(a, b):
         pytest.skip("this file system cannot exchange two paths")
-    assert (tree(a), tree(b)) == ({"annotations/instances_train.json": "B"}, {"annotations/instances_train.json": "A"})
+    assert (tree(a), tree(b)) == ({INSTANCES: "B"}, {INSTANCES: "A"})
 
 
 def test_recovery_puts_back_a_dataset_moved_aside_and_removes_leftovers(tmp_path: Path):
-    make(tmp_path / ".dataset.old", "previous")  # killed between the two renames: no dataset/
-    make(tmp_path / ".dataset.tmp", "new, never put in place")
+    make(layout.dataset_old_dir(tmp_path), "previous")  # killed between the two renames: no dataset/
+    make(layout.dataset_temp_dir(tmp_path), "new, never put in place")
     build.recover_interrupted(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset"]
-    assert tree(tmp_path / "dataset") == {"annotations/instances_train.json": "previous"}
-    make(tmp_path / ".dataset.old", "half removed")  # killed while removing the previous dataset
+    assert sorted(p.name for p in tmp_path.iterdir()) == [layout.DATASET]
+    assert tree(layout.dataset_dir(tmp_path)) == {INSTANCES: "previous"}
+    make(layout.dataset_old_dir(tmp_path), "half removed")  # killed while removing the previous dataset
     build.recover_interrupted(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset"]
-    assert tree(tmp_path / "dataset") == {"annotations/instances_train.json": "previous"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [layout.DATASET]
+    assert tree(layout.dataset_dir(tmp_path)) == {INSTANCES: "previous"}
 
 
 # --- real renders and merges killed with SIGKILL ------------------------------------------------------------------
@@ -349,7 +355,7 @@ def killed_local_render(tmp_path_factory: pytest.TempPathFactory) -> dict[str, o
 
     def rendering() -> bool:
         renderers[:] = descendants(first.pid)
-        return bool(renderers) and any((run.path / "shards").glob(".shard_*.tmp"))
+        return bool(renderers) and any(layout.temp_dirs(run.path))
 
     try:
         assert wait_until(rendering, 120, 0.1), f"no render process came up: {log.read_text()}"
@@ -384,16 +390,11 @@ def test_killed_local_render_leaves_no_renderer_and_the_rerun_completes(killed_l
     assert killed_local_render["lock_free"], "the run's local lock outlived the killed 2-submit"
     assert rerun.returncode == 0, rerun.stderr
     assert run.done_shards(3) == {0, 1, 2}
-    assert not list(run.shards_dir.glob(".shard_*.tmp"))
+    assert not layout.temp_dirs(run.path)
 
 
 def snapshot(dataset: Path) -> dict[str, bytes]:
     return {str(p.relative_to(dataset)): p.read_bytes() for p in sorted(dataset.rglob("*")) if p.is_file()}
-
-
-def merge(run_dir: Path) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "bpgen.merge", str(run_dir)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -403,7 +404,7 @@ def merged_run(killed_local_render: dict[str, object]) -> tuple[Path, dict[str, 
     assert isinstance(run, Run) and run.done_shards(3) == {0, 1, 2}, "the local render did not complete"
     result = merge(run.path)
     assert result.returncode == 0, result.stderr
-    return run.path, snapshot(run.path / "dataset")
+    return run.path, snapshot(layout.dataset_dir(run.path))
 
 
 @pytest.mark.blender
@@ -411,19 +412,19 @@ def merged_run(killed_local_render: dict[str, object]) -> tuple[Path, dict[str, 
 @pytest.mark.parametrize(
     "marker",
     [
-        "images",  # set up, the pools not started yet
-        "parts",  # the shard workers write images, fragments and BOP chunks
-        "plots",  # the figures worker draws while the COCO files are closed
-        "stats.json",  # the dataset is complete; it is put in place (or the previous one removed) next
+        layout.IMAGES,  # set up, the pools not started yet
+        layout.PARTS,  # the shard workers write images, fragments and BOP chunks
+        "plots",  # the figures worker draws while the COCO files are closed (a merge output, not in layout)
+        layout.DATASET_STATS,  # the dataset is complete; it is put in place (or the previous one removed) next
     ],
 )
 def test_merge_killed_at_any_point_leaves_the_previous_dataset_and_a_clean_rerun(
     merged_run: tuple[Path, dict[str, bytes]], marker: str
 ):
     run_dir, uninterrupted = merged_run
-    watched = run_dir / ".dataset.tmp" / marker
+    watched = layout.dataset_temp_dir(run_dir) / marker
     for _attempt in range(4):  # real timing: a merge may pass the point between two looks
-        shutil.rmtree(run_dir / ".dataset.tmp", ignore_errors=True)
+        shutil.rmtree(layout.dataset_temp_dir(run_dir), ignore_errors=True)
         main = subprocess.Popen(
             [sys.executable, "-m", "bpgen.merge", str(run_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -440,13 +441,13 @@ def test_merge_killed_at_any_point_leaves_the_previous_dataset_and_a_clean_rerun
     try:
         assert wait_until(lambda: not any(alive(w) for w in workers), 5), f"merge workers outlived it: {workers}"
         assert not lock_held(Run(run_dir).merge_lock_path)
-        assert snapshot(run_dir / "dataset") == uninterrupted  # the dataset in place is whole
+        assert snapshot(layout.dataset_dir(run_dir)) == uninterrupted  # the dataset in place is whole
     finally:
         end(workers)
     result = merge(run_dir)
     assert result.returncode == 0, result.stderr
-    assert snapshot(run_dir / "dataset") == uninterrupted
-    assert sorted(p.name for p in run_dir.iterdir() if p.name.startswith(".dataset")) == []
+    assert snapshot(layout.dataset_dir(run_dir)) == uninterrupted
+    assert sorted(p.name for p in run_dir.iterdir() if p.name.startswith(f".{layout.DATASET}")) == []
 
 
 @pytest.mark.blender
@@ -456,10 +457,10 @@ def test_merge_after_a_kill_between_the_two_renames_puts_the_previous_dataset_ba
     """Where the directories cannot be exchanged, a kill between ``dataset -> .dataset.old`` and
     ``.dataset.tmp -> dataset`` leaves no dataset/: the next merge puts the previous one back, then merges."""
     run_dir, uninterrupted = merged_run
-    (run_dir / "dataset").rename(run_dir / ".dataset.old")
-    make(run_dir / ".dataset.tmp", "a complete new dataset, never put in place")
+    layout.dataset_dir(run_dir).rename(layout.dataset_old_dir(run_dir))
+    make(layout.dataset_temp_dir(run_dir), "a complete new dataset, never put in place")
     result = merge(run_dir)
     assert result.returncode == 0, result.stderr
     assert "put back" in result.stderr
-    assert snapshot(run_dir / "dataset") == uninterrupted
-    assert sorted(p.name for p in run_dir.iterdir() if p.name.startswith(".dataset")) == []
+    assert snapshot(layout.dataset_dir(run_dir)) == uninterrupted
+    assert sorted(p.name for p in run_dir.iterdir() if p.name.startswith(f".{layout.DATASET}")) == []

@@ -8,6 +8,7 @@ from helpers import ROOT, assert_one_line_error, blender_probe, coco_of, frames_
 
 from bpgen.quality.cycles import KEYS, PRESETS
 from bpgen.render.config import ConfigError, compose_render_config, load_resolved_config
+from bpgen.run import layout
 
 PRESET_FILES = sorted(p.stem for p in (ROOT / "configs" / "quality").glob("*.yaml"))
 
@@ -57,7 +58,7 @@ def test_bad_cycles_setting_is_one_clear_error(override, message):
 def test_a_config_frozen_before_the_presets_names_the_fix(tmp_path):
     _, resolved = compose_render_config([])
     resolved.pop("cycles")
-    path = tmp_path / "config.yaml"
+    path = tmp_path / layout.CONFIG
     path.write_text(yaml.safe_dump(resolved))
     with pytest.raises(ConfigError, match="lacks the key 'cycles'; freeze the run again with ./2-submit"):
         load_resolved_config(path)
@@ -157,15 +158,15 @@ def test_labels_are_the_same_whatever_the_preset(tmp_path):
         run_dir = tmp_path / preset
         result = run_render(run_dir, 2, 4, *tiny, f"quality={preset}", timeout=900)
         assert result.returncode == 0, result.stderr
-        shards[preset] = run_dir / "shards" / "shard_000002"
+        shards[preset] = layout.shard_dir(run_dir, 2)
 
     draft, high = shards["draft"], shards["high"]
     assert coco_of(draft, "info")["annotations"], "the tiny shard should show people"
     assert coco_of(draft, "info") == coco_of(high, "info")
     assert frames_of(draft) == frames_of(high)
-    images = sorted(p.name for p in (draft / "images").iterdir())
+    images = sorted(p.name for p in (draft / layout.IMAGES).iterdir())
     assert len(images) == 4
-    assert all((draft / "images" / n).read_bytes() != (high / "images" / n).read_bytes() for n in images)
+    assert all((draft / layout.IMAGES / n).read_bytes() != (high / layout.IMAGES / n).read_bytes() for n in images)
 
 
 # --- the bench's measure (bench/bench_quality.py) ---------------------------------------------------------------

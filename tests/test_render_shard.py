@@ -14,6 +14,8 @@ from helpers import ROOT, coco_of, frames_of, render_command, run_module, run_re
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
+from bpgen.run import layout
+
 pytestmark = [pytest.mark.blender, pytest.mark.anny]
 TINY = tiny(frames_per_scene=2, distractors=(1, 2))
 
@@ -33,11 +35,11 @@ def render(run_dir: Path, shard: int, images: int, *overrides: str, wait: bool =
 def occlusion_shard(tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("run")
     render(run_dir, 1, 4, "mode=occlusion")
-    return run_dir / "shards" / "shard_000001"
+    return layout.shard_dir(run_dir, 1)
 
 
 def test_shard_layout_and_done(occlusion_shard):
-    done = json.loads((occlusion_shard / "DONE.json").read_text())
+    done = json.loads((occlusion_shard / layout.DONE).read_text())
     assert done["counts"]["images"] == 4 and done["counts"]["scenes"] == 2
     assert done["versions"]["blender"].startswith("4.2") and done["versions"]["blenderproc"] == "2.8.0"
     assert set(done["seconds"]) == {"scene_build", "render", "labels_and_writing"}
@@ -45,12 +47,12 @@ def test_shard_layout_and_done(occlusion_shard):
     assert sampling["attempts"] >= sampling["people"] > 0  # people drawn and placed in the shard's scenes
     rate = sampling["self_intersection_rejection_rate"]
     assert rate == round(1.0 - sampling["people"] / sampling["attempts"], 4) and 0.0 <= rate < 1.0
-    assert len(list((occlusion_shard / "images").glob("*.jpg"))) == 4
+    assert len(list((occlusion_shard / layout.IMAGES).glob("*.jpg"))) == 4
     assert not list(occlusion_shard.parent.glob(".*.tmp"))
 
 
 def test_pycocotools_loads_the_shard_and_boxes_equal_mask_bounds(occlusion_shard):
-    coco = COCO(str(occlusion_shard / "coco.json"))
+    coco = COCO(str(occlusion_shard / layout.COCO))
     assert coco.getCatIds() == [1] and len(coco.getImgIds()) == 4
     anns = coco.loadAnns(coco.getAnnIds())
     assert anns, "an occlusion scene should show people"
@@ -69,7 +71,7 @@ def test_pycocotools_loads_the_shard_and_boxes_equal_mask_bounds(occlusion_shard
 
 
 def test_every_visible_keypoint_lies_on_its_own_persons_mask(occlusion_shard):
-    coco = COCO(str(occlusion_shard / "coco.json"))
+    coco = COCO(str(occlusion_shard / layout.COCO))
     visible = 0
     for ann in coco.loadAnns(coco.getAnnIds()):
         mask = coco.annToMask(ann)
@@ -108,7 +110,7 @@ def single_person_shard(tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("single")
     render(run_dir, 0, 2, "mode=pose", "mode.people=[1,1]", "scene.distractors=[0,0]", "scene.walls=[0,0]",
            "resolution=[160,120]", "image_format=png", "write_depth=true")  # fmt: skip
-    return run_dir / "shards" / "shard_000000"
+    return layout.shard_dir(run_dir, 0)
 
 
 def test_depth_maps_hold_the_camera_depth_of_the_surface(single_person_shard):
@@ -120,7 +122,7 @@ def test_depth_maps_hold_the_camera_depth_of_the_surface(single_person_shard):
     checked = 0
     for frame in frames:
         assert (single_person_shard / frame["file_name"]).suffix == ".png"
-        depth = cv2.imread(str(single_person_shard / "depth" / f"{frame['frame']:06d}.png"), cv2.IMREAD_UNCHANGED)
+        depth = cv2.imread(str(single_person_shard / layout.depth_file(frame["frame"])), cv2.IMREAD_UNCHANGED)
         assert depth.dtype == np.uint16 and depth.shape == (120, 160)
         person = frame["persons"][0]
         for index, visibility in enumerate(person["keypoints_visibility"]):
@@ -142,7 +144,7 @@ def test_rendered_silhouette_matches_the_projected_mesh(single_person_shard):
     rasterised projection of its mesh overlap almost entirely."""
     shard = single_person_shard
     frames = frames_of(shard)
-    coco = COCO(str(shard / "coco.json"))
+    coco = COCO(str(shard / layout.COCO))
     checked = 0
     for frame in frames:
         for person in frame["persons"]:
@@ -162,29 +164,29 @@ def test_rendered_silhouette_matches_the_projected_mesh(single_person_shard):
 
 def test_same_shard_twice_gives_identical_annotations(occlusion_shard, tmp_path):
     render(tmp_path, 1, 4, "mode=occlusion")
-    assert coco_of(tmp_path / "shards" / "shard_000001", "info") == coco_of(occlusion_shard, "info")
+    assert coco_of(layout.shard_dir(tmp_path, 1), "info") == coco_of(occlusion_shard, "info")
 
 
 def test_done_shard_is_skipped(occlusion_shard):
-    before = (occlusion_shard / "DONE.json").read_text()
+    before = (occlusion_shard / layout.DONE).read_text()
     result = render(occlusion_shard.parent.parent, 1, 4, "mode=occlusion")
-    assert "already DONE" in result.stderr and (occlusion_shard / "DONE.json").read_text() == before
+    assert "already DONE" in result.stderr and (occlusion_shard / layout.DONE).read_text() == before
 
 
 def test_killed_shard_is_not_done_and_a_rerun_completes_it(occlusion_shard, tmp_path):
     process = render(tmp_path, 1, 4, "mode=occlusion", wait=False)
-    checkpoint = tmp_path / "shards" / ".shard_000001.tmp" / "scenes" / "scene_00000.json"
+    checkpoint = layout.scene_checkpoint(layout.temp_dir(tmp_path, 1), 0)
     deadline = time.time() + 300
     while not checkpoint.exists() and time.time() < deadline and process.poll() is None:
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert checkpoint.exists(), "the first scene never finished"
-    shard = tmp_path / "shards" / "shard_000001"
-    assert not (shard / "DONE.json").exists()
+    shard = layout.shard_dir(tmp_path, 1)
+    assert not (shard / layout.DONE).exists()
     result = render(tmp_path, 1, 4, "mode=occlusion")
     assert "resumed" in result.stderr
-    assert (shard / "DONE.json").exists()
+    assert (shard / layout.DONE).exists()
     assert coco_of(shard, "info") == coco_of(occlusion_shard, "info")
 
 
@@ -199,11 +201,11 @@ def test_preview_writes_a_contact_sheet(occlusion_shard, tmp_path):
 
 
 def test_missing_done_but_renamed_shard_is_finished_on_rerun(occlusion_shard, tmp_path):
-    copy = tmp_path / "shards" / "shard_000001"
+    copy = layout.shard_dir(tmp_path, 1)
     shutil.copytree(occlusion_shard, copy)
-    (copy / "DONE.json").unlink()
+    (copy / layout.DONE).unlink()
     render(tmp_path, 1, 4, "mode=occlusion")
-    assert (copy / "DONE.json").exists() and coco_of(copy, "info") == coco_of(occlusion_shard, "info")
+    assert (copy / layout.DONE).exists() and coco_of(copy, "info") == coco_of(occlusion_shard, "info")
 
 
 def test_missing_body_asset_is_a_clear_error_and_writes_nothing(tmp_path):
@@ -225,7 +227,7 @@ def test_missing_body_asset_is_a_clear_error_and_writes_nothing(tmp_path):
 @pytest.mark.gpu
 def test_gpu_render_uses_optix_or_cuda(tmp_path):
     render(tmp_path, 0, 2, "device=auto", "denoiser=OPTIX")
-    done = json.loads((tmp_path / "shards" / "shard_000000" / "DONE.json").read_text())
+    done = json.loads((layout.shard_dir(tmp_path, 0) / layout.DONE).read_text())
     assert done["host"]["render_device"].split(":")[0] in ("OPTIX", "CUDA")
 
 

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, tiny
+from helpers import ROOT, stage_log, tiny
 
 from bpgen.ops.slurm import cluster
+from bpgen.run import layout
 from bpgen.run.directory import Run
 
 TINY = tiny(distractors=(0, 1))
@@ -59,7 +60,7 @@ def queue_ids(run: Run) -> list[str]:
 
 
 def annotations(shard_dir: Path) -> list[dict]:
-    return json.loads((shard_dir / "coco.json").read_text())["annotations"]
+    return json.loads((shard_dir / layout.COCO).read_text())["annotations"]
 
 
 @pytest.mark.slurm
@@ -72,17 +73,19 @@ def test_four_shards_through_sbatch_then_merge_then_the_same_command_submits_not
     (record,) = render_submissions(run)
     array = record["job_id"]
     assert f"array {array}, tasks 0-3: shards 0-3" in result.stdout
-    assert sorted(p.name for p in run.slurm_dir.glob("*_log.out")) == [f"{array}_{i}_0_log.out" for i in range(4)]
+    assert sorted(p.name for p in run.slurm_dir.glob("*_log.out")) == [
+        layout.task_log(run.slurm_dir, f"{array}_{i}").name for i in range(4)
+    ]
     for k in range(4):
-        done = json.loads((run.path / "shards" / f"shard_{k:06d}" / "DONE.json").read_text())
+        done = json.loads((layout.shard_dir(run.path, k) / layout.DONE).read_text())
         assert done["host"]["slurm"]["SLURM_ARRAY_JOB_ID"] == array
         assert done["host"]["slurm"]["SLURM_CPUS_PER_TASK"] == "1"
         assert done["host"]["render_device"].startswith("CPU") and "1 thread" in done["host"]["render_device"]
         assert done["counts"]["images"] == 2
     (merge,) = [s for s in run.submissions() if s["kind"] == "merge"]
     assert merge["dependency"] == f"afterok:{array}"
-    merge_log = (run.logs_dir / f"merge_{merge['job_id']}.log").read_text()
-    assert "dataset: valid" in merge_log and (run.path / "dataset" / "annotations" / "instances_train.json").is_file()
+    merge_log = stage_log(run.logs_dir, "merge", merge["job_id"]).read_text()
+    assert "dataset: valid" in merge_log and layout.instances_file(run.dataset_dir, "train").is_file()
     status = submit(tmp_path, "--status", "four")
     assert (
         status.returncode == 0 and "done                4  0-3" in status.stdout and "images: 8 of 8" in status.stdout
@@ -96,9 +99,8 @@ def test_four_shards_through_sbatch_then_merge_then_the_same_command_submits_not
     local = submit(tmp_path, "--shards", "2", "--images-per-shard", "2", "--run", "four-local", "--local", *TINY)
     assert local.returncode == 0, local.stderr
     for k in range(2):
-        name = f"shard_{k:06d}"
-        assert annotations(tmp_path / "runs" / "four-local" / "shards" / name) == annotations(
-            run.path / "shards" / name
+        assert annotations(layout.shard_dir(tmp_path / "runs" / "four-local", k)) == annotations(
+            layout.shard_dir(run.path, k)
         )
 
 
@@ -108,13 +110,16 @@ def test_cancelled_task_leaves_its_shard_not_done_and_only_it_is_resubmitted(tmp
     assert submit(tmp_path, *args, BPGEN_ARRAY_THROTTLE="1").returncode == 0
     run = Run(tmp_path / "runs" / "cancel")
     (record,) = render_submissions(run)
-    partial = run.path / "shards" / ".shard_000001.tmp"
+    partial = layout.temp_dir(run.path, 1)
     wait_until(partial.exists, 120, "shard 1 to start rendering")
     subprocess.run(["scancel", f"{record['job_id']}_1"], check=True)
     wait_until(lambda: not queue_ids(run), 180, "the array to leave the queue")
     assert run.done_shards(3) == {0, 2}
     status = submit(tmp_path, "--status", "cancel")
-    assert "failed              1  1" in status.stdout and f"{record['job_id']}_1_0_log.out" in status.stdout
+    assert (
+        "failed              1  1" in status.stdout
+        and layout.task_log(run.slurm_dir, f"{record['job_id']}_1").name in status.stdout
+    )
 
     rerun = submit(tmp_path, *args, "--wait")
     assert rerun.returncode == 0, rerun.stderr
@@ -130,7 +135,7 @@ def test_time_limit_signal_requeues_the_task_and_the_shard_resumes(tmp_path: Pat
     assert submit(tmp_path, *args).returncode == 0
     run = Run(tmp_path / "runs" / "requeue")
     job = render_submissions(run)[0]["job_id"]
-    checkpoint = run.path / "shards" / ".shard_000000.tmp" / "scenes" / "scene_00001.json"
+    checkpoint = layout.scene_checkpoint(layout.temp_dir(run.path, 0), 1)
     wait_until(checkpoint.exists, 120, "two scenes to be checkpointed")
     subprocess.run(["scancel", "--signal=USR2", job], check=True)
 
@@ -142,9 +147,9 @@ def test_time_limit_signal_requeues_the_task_and_the_shard_resumes(tmp_path: Pat
     assert not run.done_shards(1)
     # Slurm starts a requeued job after the credential lifetime (cred_expire: 10 s in tests/slurm/cluster.sh)
     wait_until(lambda: not queue_ids(run), 240, "the requeued task to finish")
-    done = json.loads((run.path / "shards" / "shard_000000" / "DONE.json").read_text())
+    done = json.loads((layout.shard_dir(run.path, 0) / layout.DONE).read_text())
     assert done["resumed_scenes"] >= 2 and done["counts"]["images"] == 12
-    assert "Requeued job" in (run.slurm_dir / f"{job}_0_log.out").read_text()
+    assert "Requeued job" in layout.task_log(run.slurm_dir, job).read_text()
 
 
 @pytest.mark.slurm
@@ -238,7 +243,7 @@ def test_local_then_merge_merges_and_does_not_tell_the_user_to_merge(tmp_path: P
     assert result.returncode == 0, result.stderr
     assert "merging next (--then merge)" in result.stdout
     assert "sbatch jobs/merge.sbatch" not in result.stdout
-    assert (tmp_path / "runs" / "m" / "dataset" / "stats.json").is_file()
+    assert (layout.dataset_dir(tmp_path / "runs" / "m") / layout.DATASET_STATS).is_file()
 
 
 @pytest.mark.slurm

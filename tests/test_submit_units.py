@@ -17,6 +17,7 @@ from bpgen.ops.slurm.cluster import QueuedJob, parse_scontrol_config, parse_sque
 from bpgen.ops.slurm.params import afterok, container_runtime, sbatch_text, stage_job_argv, task_python
 from bpgen.ops.status import RunStatus, format_status, queued_shards, shard_states
 from bpgen.ops.task import child_environment, render_command
+from bpgen.run import layout
 from bpgen.run.directory import Run, RunError, RunSpec
 from bpgen.run.layout import compact_ranges
 from bpgen.run.site import SiteConfig, SiteConfigError, load_site_config, slurm_time_minutes
@@ -178,7 +179,7 @@ def test_status_table_golden(golden):
         done_images=20,
         partial_images=3,
         done_wall_seconds=[600.0, 660.0],
-        failed_logs={2: "/shared/runs/acro/slurm/15_2_0_log.out"},
+        failed_logs={2: str(layout.task_log(Path("/shared/runs/acro") / layout.SLURM, "15_2"))},
     )
     assert status.eta_seconds() == pytest.approx(630.0)
     golden("status_table.txt", format_status(status) + "\n")
@@ -195,7 +196,7 @@ def test_eta_unknown_without_done_shards_or_queue():
 def test_render_array_sbatch_golden(golden):
     site = site_config()
     chunk = plan_arrays(range(2500), 1001, site.array_throttle)[1]
-    text = sbatch_text(site, "acro", chunk, task_python(site), "/shared/bpgen/runs/acro/slurm")
+    text = sbatch_text(site, "acro", chunk, task_python(site), str(Path("/shared/bpgen/runs/acro") / layout.SLURM))
     golden("render_array.sbatch", text)
     assert "#SBATCH --array=0-832%21" in text and "--gres" not in text and "--qos" not in text
 
@@ -210,15 +211,15 @@ def test_render_array_with_gpus_and_container_golden(tmp_path: Path, golden):
         python
         == "singularity exec --nv --bind /shared/bpgen/runs,/local/scratch /shared/images/bpgen-render.sif python3"
     )
-    text = sbatch_text(site, "gpu", chunk, python, "/r/slurm")
+    text = sbatch_text(site, "gpu", chunk, python, str(Path("/r") / layout.SLURM))
     golden("render_array_gpu_container.sbatch", text)
 
 
 def test_merge_and_train_job_arguments_golden(golden):
     site = site_config(BPGEN_TRAIN_NODES="2", BPGEN_TRAIN_PARTITION="gpu")
     run_dir = Path("/shared/bpgen/runs/acro")
-    merge = stage_job_argv("merge", site, "acro", run_dir, run_dir / "logs", afterok(["15", "16", "12_7"]))
-    train = stage_job_argv("train", site, "acro", run_dir, run_dir / "logs", afterok(["17"]))
+    merge = stage_job_argv("merge", site, "acro", run_dir, run_dir / layout.LOGS, afterok(["15", "16", "12_7"]))
+    train = stage_job_argv("train", site, "acro", run_dir, run_dir / layout.LOGS, afterok(["17"]))
     golden("stage_jobs.txt", "sbatch --parsable " + " ".join(merge) + "\nsbatch --parsable " + " ".join(train) + "\n")
     assert afterok([]) == ""
     assert "--dependency" not in " ".join(stage_job_argv("merge", site, "a", run_dir, run_dir, ""))
@@ -253,7 +254,7 @@ def test_render_command_uses_the_frozen_config():
         "--images",
         "100",
         "--config",
-        "/r/acro/config.yaml",
+        str(Path("/r/acro") / layout.CONFIG),
     ]
 
 
@@ -279,10 +280,10 @@ def test_run_refuses_a_changed_config_and_sets_old_shards_aside(tmp_path: Path):
     with pytest.raises(RunError, match="--force-new-config"):
         run.check_request(changed, False)
     assert run.check_request(changed, True) == "changed"
-    (run.path / "shards" / "shard_000000").mkdir(parents=True)
+    layout.shard_dir(run.path, 0).mkdir(parents=True)
     aside = run.supersede()
-    assert (aside / "shards" / "shard_000000").is_dir() and not (run.path / "shards").exists()
-    assert "BPGEN_RENDER_CPUS=${BPGEN_RENDER_CPUS:-8}" in (aside.parent.parent / "environment.sh").read_text()
+    assert layout.shard_dir(aside, 0).is_dir() and not layout.shards_dir(run.path).exists()
+    assert "BPGEN_RENDER_CPUS=${BPGEN_RENDER_CPUS:-8}" in (aside.parent.parent / layout.ENVIRONMENT_COPY).read_text()
 
 
 # --- command line: refused before anything is written ------------------------------------------------------------
@@ -300,7 +301,7 @@ def submit(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedP
         (["--shards", "-1"], {}, "--shards must be a positive integer, got '-1'"),
         (["--shards", "abc"], {}, "--shards must be a positive integer, got 'abc'"),
         (["--shards", "2", "--images-per-shard", "0"], {}, "--images-per-shard must be a positive integer"),
-        (["--shards", "2", "no_such_key=3"], {}, "bad config override"),
+        (["--shards", "2", "no_such_key=3"], {}, "bad config override (Could not override 'no_such_key'"),
         (["--shards", "2"], {"BPGEN_RENDER_TIME": "soon"}, "BPGEN_RENDER_TIME='soon' is not a Slurm time limit"),
         (["--shards", "2"], {"BPGEN_RENDER_MEM": "many"}, "BPGEN_RENDER_MEM='many'"),
         (["--shards", "2", "--run", "../x"], {}, "not a valid run name"),
@@ -327,7 +328,9 @@ def test_same_run_with_another_config_is_refused(tmp_path: Path):
     run.freeze(RunSpec("acro", 2, 2, (), "# bpgen shard config: 2 images\nold: config\n"), {})
     result = submit(["--shards", "2", "--images-per-shard", "2", "--run", "acro", "--dry-run"], tmp_path)
     assert result.returncode == 2 and "--force-new-config" in result.stderr
-    assert sorted(p.name for p in run.path.iterdir()) == ["config.yaml", "environment.sh", "run.yaml"]
+    assert sorted(p.name for p in run.path.iterdir()) == sorted(
+        [layout.CONFIG, layout.ENVIRONMENT_COPY, layout.RUN_MANIFEST]
+    )
 
 
 def test_help_of_every_entry_point():

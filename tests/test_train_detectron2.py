@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, merge, submit_local, tiny
 
+from bpgen.run import layout
+
 TINY = tiny(resolution=(96, 72), distractors=(0, 1), people=(1, 2))
 pytestmark = [pytest.mark.detectron2, pytest.mark.blender, pytest.mark.slow]
 
@@ -48,7 +50,7 @@ def wait_for(path: Path, process: subprocess.Popen, timeout: float, text: str = 
 
 
 def test_cpu_smoke_trains_resumes_after_a_kill_and_evaluates(merged_run: Path):
-    output = merged_run / "train" / "cpu_smoke"
+    output = layout.train_output_dir(merged_run, "cpu_smoke")
     process = subprocess.Popen(
         train_command(merged_run), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
@@ -70,13 +72,13 @@ def test_cpu_smoke_trains_resumes_after_a_kill_and_evaluates(merged_run: Path):
     final = metrics(output)[-1]
     for key in ("bbox/AP", "segm/AP", "keypoints/AP"):
         assert isinstance(final.get(key), float), f"{key} missing from metrics.json: {sorted(final)}"
-    assert (output / "model_final.pth").is_file() and (output / "config.yaml").is_file()
+    assert (output / "model_final.pth").is_file() and (output / "config.yaml").is_file()  # Detectron2's files
     assert (output / "bpgen_train.yaml").is_file() and list(output.glob("events.out.tfevents.*"))
 
 
 def test_usr1_checkpoints_stops_and_the_next_start_continues(merged_run: Path):
     """What Slurm's --signal=USR1@300 does before the time limit (sent to the step's processes: train_net)."""
-    output = merged_run / "train" / "signal"
+    output = layout.train_output_dir(merged_run, "signal")
     command = [sys.executable, "-m", "bpgen_train.train_net", "--config-name", "cpu_smoke", "--run", str(merged_run)]
     command += [f"output_dir={output}", "solver.max_iter=30", "solver.checkpoint_period=100"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -101,10 +103,10 @@ def test_usr1_checkpoints_stops_and_the_next_start_continues(merged_run: Path):
 
 
 def test_inference_overlays_and_torchscript_export(merged_run: Path, tmp_path: Path):
-    output = merged_run / "train" / "cpu_smoke"
+    output = layout.train_output_dir(merged_run, "cpu_smoke")
     if not (output / "model_final.pth").is_file():
         subprocess.run(train_command(merged_run), capture_output=True, timeout=900, check=True)
-    images = merged_run / "dataset" / "images" / "val"
+    images = layout.dataset_images_dir(layout.dataset_dir(merged_run), "val")
     infer = [
         sys.executable,
         "-m",

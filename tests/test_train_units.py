@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bpgen.geometry.keypoints import PERSON_CATEGORY
+from bpgen.run import layout
 from bpgen_train.config import (
     TrainConfigError,
     available_configs,
@@ -76,9 +77,9 @@ def test_extra_eval_set(tmp_path: Path):
 
 def fake_dataset(root: Path, categories: list[dict] | None = None, train_images: int = 3) -> Path:
     """The files a merge writes that registration reads (stats.json, a COCO file and image dir per split)."""
-    (root / "annotations").mkdir(parents=True)
+    (root / layout.ANNOTATIONS).mkdir(parents=True)
     for split in ("train", "val"):
-        (root / "images" / split).mkdir(parents=True)
+        layout.dataset_images_dir(root, split).mkdir(parents=True)
         coco = {
             "info": {},
             "licenses": [],
@@ -86,16 +87,17 @@ def fake_dataset(root: Path, categories: list[dict] | None = None, train_images:
             "images": [],
             "annotations": [],
         }
-        (root / "annotations" / f"instances_{split}.json").write_text(json.dumps(coco))
+        layout.instances_file(root, split).write_text(json.dumps(coco))
     counts = {"images": {"train": train_images, "val": 1}, "annotations": {"train": 5, "val": 2}}
-    (root / "stats.json").write_text(json.dumps({"counts": counts}))
+    (root / layout.DATASET_STATS).write_text(json.dumps({"counts": counts}))
     return root
 
 
 def test_dataset_spec_of_a_merged_dataset(tmp_path: Path):
-    spec = dataset_spec(fake_dataset(tmp_path / "dataset"))
+    dataset = layout.dataset_dir(tmp_path)
+    spec = dataset_spec(fake_dataset(dataset))
     assert spec.splits["train"].name == "bpgen_train" and spec.splits["val"].images == 1
-    assert spec.splits["train"].image_root == tmp_path / "dataset" / "images" / "train"
+    assert spec.splits["train"].image_root == layout.dataset_images_dir(dataset, "train")
     assert spec.thing_classes == ("person",) and len(spec.keypoint_names) == 17
     assert ("left_eye", "right_eye") in spec.keypoint_flip_map and (16, 14) in spec.skeleton
 

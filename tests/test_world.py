@@ -14,6 +14,7 @@ from bpgen.bodies.mannequin import MannequinBody
 from bpgen.ops.slurm.params import task_python
 from bpgen.render import cli as render
 from bpgen.render.config import compose_render_config
+from bpgen.run import layout
 from bpgen.run.site import load_site_config
 from bpgen.scene.plan import plan_scene
 from bpgen.settings import assets_dir_setting
@@ -215,7 +216,7 @@ def test_frozen_library_must_be_unchanged(tmp_path):
     shutil.rmtree(root)
     with pytest.raises(AssetsError, match="does not exist"):
         check_frozen_assets(config.world)
-    config_file = tmp_path / "config.yaml"
+    config_file = tmp_path / layout.CONFIG
     config_file.write_text(yaml.safe_dump(resolved))
     run_dir = tmp_path / "run"
     status = render.main(["--run-dir", str(run_dir), "--shard", "0", "--images", "1", "--config", str(config_file)])
@@ -285,12 +286,12 @@ def test_tiny_shard_with_asset_library_is_done_and_reproducible(tmp_path):
         run_dir = tmp_path / name
         result = run_render(run_dir, 3, 4, *overrides, env=os.environ | {"BPGEN_ASSETS_DIR": str(library)})
         assert result.returncode == 0, result.stderr
-        shards.append(run_dir / "shards" / "shard_000003")
+        shards.append(layout.shard_dir(run_dir, 3))
     for shard in shards:
-        assert (shard / "DONE.json").is_file() and len(list((shard / "images").glob("*.jpg"))) == 4
-        frozen = yaml.safe_load((shard / "config.yaml").read_text())["world"]
+        assert (shard / layout.DONE).is_file() and len(list((shard / layout.IMAGES).glob("*.jpg"))) == 4
+        frozen = yaml.safe_load((shard / layout.CONFIG).read_text())["world"]
         assert frozen["assets_dir"] == str(library.resolve()) and len(frozen["assets_digest"]) == 16
-        image = __import__("cv2").imread(str(shard / "images" / "000000.jpg"))
+        image = __import__("cv2").imread(str(shard / layout.image_file(0, "jpg")))
         assert 10 < image.mean() < 245  # lit: neither black nor blown out
 
     assert coco_of(shards[0], "info") == coco_of(shards[1], "info")
