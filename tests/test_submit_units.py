@@ -341,3 +341,17 @@ def test_help_of_every_entry_point():
         "--shards"
         in subprocess.run([sys.executable, "-m", "bpgen.ops.submit", "--help"], capture_output=True, text=True).stdout
     )
+
+
+def test_a_task_pickled_by_the_previous_release_still_loads():
+    """Pending Slurm arrays hold cloudpickled ``RenderShardTask`` objects (submitit's *_submitted.pkl): one
+    pickled by the release before the restructuring (commit 3dbd768) must load and run the same command."""
+    import pickle
+
+    from bpgen.ops.task import RenderShardTask
+
+    task = pickle.loads((GOLDEN_DIR / "render_shard_task_3dbd768.pkl").read_bytes())
+    assert isinstance(task, RenderShardTask)
+    assert (task.run_dir, task.shard, task.images, task.gpus, task.scratch) == ("/data/runs/acro", 3, 4, 1, "/scratch")
+    command = render_command(Path(task.run_dir), task.shard, task.images)
+    assert command[command.index("--config") + 1] == "/data/runs/acro/config.yaml"
