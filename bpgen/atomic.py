@@ -95,7 +95,7 @@ def exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(a), None, str(b))
 
 
-def install_directory(new: Path, final: Path, old: Path) -> None:
+def install_directory(*, new: Path, final: Path, old: Path) -> None:
     """Put the finished directory ``new`` in place of ``final``, so that a kill at any point leaves a whole one.
 
     Where the file system can, the two directories swap atomically and ``new`` (now the previous ``final``) is
@@ -114,7 +114,7 @@ def install_directory(new: Path, final: Path, old: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def recover_directory(final: Path, old: Path, new: Path) -> bool:
+def recover_directory(*, new: Path, final: Path, old: Path) -> bool:
     """Repair what an interrupted ``install_directory(new, final, old)`` left; True when it put ``old`` back.
 
     ``old`` without ``final``: killed between the two renames, so the previous directory goes back into place;

@@ -32,3 +32,10 @@ def compose_config(
         raise ConfigError(f"bad config override ({first}); fix the key or value: `{print_hint}` lists them") from None
     assert isinstance(resolved, dict)
     return {str(key): value for key, value in resolved.items()}
+
+
+def resolved_yaml(resolved: dict[str, Any]) -> str:
+    """The text of a resolved config (what ``--print-config`` prints)."""
+    import yaml
+
+    return yaml.safe_dump(resolved, sort_keys=True)

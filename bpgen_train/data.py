@@ -44,15 +44,15 @@ class DatasetSpec:
 def dataset_spec(dataset_dir: Path, prefix: str = "bpgen") -> DatasetSpec:
     """Check that ``dataset_dir`` is a finished merge (stats.json, one COCO file and image dir per split)."""
     dataset_dir = Path(dataset_dir)
-    if not (dataset_dir / "stats.json").is_file():
+    if not (dataset_dir / layout.DATASET_STATS).is_file():
         raise DatasetError(
             f"{dataset_dir} is not a merged bpgen dataset (no stats.json); merge the run first: "
             "sbatch jobs/merge.sbatch RUN"
         )
-    stats = json.loads((dataset_dir / "stats.json").read_text())
+    stats = json.loads((dataset_dir / layout.DATASET_STATS).read_text())
     splits = {}
     categories: list[dict[str, Any]] | None = None
-    for split in ("train", "val"):
+    for split in layout.SPLITS:
         json_file = layout.instances_file(dataset_dir, split)
         if not json_file.is_file():
             raise DatasetError(f"{json_file} is missing; merge the run again (sbatch jobs/merge.sbatch RUN)")

@@ -240,3 +240,93 @@ def test_paths_from_settings_and_compose_point_at_the_checkout():
 
     assert ENV_FILE == ROOT / "environment.sh" and ENV_FILE.is_file()
     assert CONFIG_DIR == ROOT / "configs" and (CONFIG_DIR / "render.yaml").is_file()
+
+
+# File names of the run layout that no other module of bpgen/ or bpgen_train/ may build paths with. A path is
+# built where a string (or f-string) is an operand of ``/``, or an argument of Path(), open(), glob(), rglob(),
+# joinpath(), os.path.join() or mkdtemp(); messages and help texts that name a file are prose.
+LAYOUT_SPELLINGS = (
+    "DONE.json",
+    "config.yaml",
+    "coco.json",
+    "frames.jsonl",
+    "run.yaml",
+    "submissions.jsonl",
+    "stats.json",
+    "merge.yaml",
+    "contact_sheet.png",
+    "preview.png",
+    "blender.log",
+    ".lock",
+    "bpgen_bproc_",
+    "shards",
+    "shard_",
+    "scenes",
+    "dataset",
+    "_pbr",
+    "_log.out",
+    "logs",
+    "slurm",
+    "instances_",
+    "annotations",
+    "images",
+    "depth",
+    "parts",
+    "plots",
+    "superseded",
+)
+PATH_CALLS = {"Path", "open", "glob", "rglob", "joinpath", "join", "mkdtemp", "with_name"}
+# Paths that use such a name but are not the run layout.
+NOT_THE_RUN_LAYOUT = {
+    ("bpgen.merge.shard_merge", "depth"): "inside a BOP chunk: BOP's own names (rgb/, depth/, mask/), its writer's",
+    ("bpgen.run.site", "images"): "the checkout's folder of container images (BPGEN_IMAGE_DIR's default)",
+    ("bpgen_train.infer", "config.yaml"): "Detectron2's config next to the weights, wherever they are",
+}
+
+
+def _spells(name: str, text: str) -> bool:
+    """A plain word (images, logs) only as a whole path part; a file name or prefix (DONE.json, shard_) anywhere."""
+    return text == name if name.isalpha() else name in text
+
+
+def _strings(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.JoinedStr):
+        return [v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str)]
+    return []
+
+
+def _path_parts(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, string) of each string that takes part in building a path."""
+    parts = []
+    for node in ast.walk(tree):
+        operands: list[ast.AST] = []
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            operands = [node.left, node.right]
+        elif isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in PATH_CALLS:
+                operands = [*node.args, *(k.value for k in node.keywords)]
+        parts += [(node.lineno, text) for operand in operands for text in _strings(operand)]
+    return parts
+
+
+def layout_spellings_outside_layout(modules: dict[str, Path]) -> list[str]:
+    found = []
+    for module, path in modules.items():
+        if module == "bpgen.run.layout":
+            continue
+        for line, text in _path_parts(ast.parse(path.read_text())):
+            if any(_spells(name, text) for name in LAYOUT_SPELLINGS) and (module, text) not in NOT_THE_RUN_LAYOUT:
+                found.append(f"{module}:{line} builds a path with {text!r}")
+    return found
+
+
+def test_layout_path_literals_are_spelled_only_in_the_layout_module():
+    assert layout_spellings_outside_layout(MODULES) == []
+
+
+def test_the_literal_check_sees_a_hand_built_shard_path():
+    tree = ast.parse('tmp = run_dir / "shards" / f".shard_{k:06d}.tmp"\nopen(Path(d) / "coco.json")')
+    assert {text for _, text in _path_parts(tree)} >= {"shards", ".shard_", "coco.json"}

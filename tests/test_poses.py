@@ -6,9 +6,10 @@ from bpgen.bodies import IGNORED_CAPSULE_PAIRS, BodyShape
 from bpgen.bodies.config import BodyConfig
 from bpgen.bodies.mannequin import MannequinBody
 from bpgen.geometry.collision import self_collisions
+from bpgen.geometry.keypoints import BODY_JOINTS
 from bpgen.geometry.rotations import axis_angle_to_matrix, euler_xyz_to_matrix, matrix_to_axis_angle
 from bpgen.poses.config import PoseConfig
-from bpgen.poses.joints import BODY_JOINTS, JOINT_LIMITS, limits_array
+from bpgen.poses.joints import JOINT_LIMITS, limits_array
 from bpgen.poses.person import sample_person
 from bpgen.poses.sampler import (
     EXTREME,

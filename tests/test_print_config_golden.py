@@ -9,8 +9,8 @@ import os
 import pytest
 from helpers import run_module
 
+from bpgen.compose import resolved_yaml
 from bpgen.render.config import compose_render_config
-from bpgen.run.layout import resolved_yaml
 
 QUALITIES = ("draft", "standard", "high", "reference")
 MODES = ("pose", "occlusion", "viewpoint")

@@ -308,9 +308,9 @@ def test_install_replaces_the_dataset(tmp_path: Path, monkeypatch: pytest.Monkey
     if not atomic_swap:  # file systems without renameat2(RENAME_EXCHANGE), e.g. NFS
         monkeypatch.setattr(atomic, "exchange", lambda a, b: False)
     final, tmp, old = layout.dataset_dir(tmp_path), layout.dataset_temp_dir(tmp_path), layout.dataset_old_dir(tmp_path)
-    atomic.install_directory(make(tmp, "first"), final, old)
+    atomic.install_directory(new=make(tmp, "first"), final=final, old=old)
     assert tree(final) == {INSTANCES: "first"}
-    atomic.install_directory(make(tmp, "second"), final, old)
+    atomic.install_directory(new=make(tmp, "second"), final=final, old=old)
     assert tree(final) == {INSTANCES: "second"}
     assert sorted(p.name for p in tmp_path.iterdir()) == [layout.DATASET]
 

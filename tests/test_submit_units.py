@@ -17,9 +17,9 @@ from bpgen.ops.slurm.cluster import QueuedJob, parse_scontrol_config, parse_sque
 from bpgen.ops.slurm.params import afterok, container_runtime, sbatch_text, stage_job_argv, task_python
 from bpgen.ops.status import RunStatus, format_status, queued_shards, shard_states
 from bpgen.ops.task import child_environment, render_command
+from bpgen.progress import compact_ranges
 from bpgen.run import layout
 from bpgen.run.directory import Run, RunError, RunSpec
-from bpgen.run.layout import compact_ranges
 from bpgen.run.site import SiteConfig, SiteConfigError, load_site_config, slurm_time_minutes
 
 ROOT = Path(__file__).resolve().parent.parent

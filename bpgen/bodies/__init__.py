@@ -3,7 +3,7 @@
 The model part of the body: section is ``bodies.config.BodyConfig``; ``python -m bpgen.bodies.anny --build-cache``
 builds anny's model cache (0-setup, image builds).
 
-Nothing outside this package imports anny or mannequin-x; ``load_body(config)`` gives the configured one.
+Nothing outside this package imports anny or mannequin-x; ``load_body(name)`` gives the named one.
 """
 
 from bpgen.bodies.protocol import (

@@ -13,13 +13,13 @@ import sys
 import time
 from pathlib import Path
 
+from bpgen.compose import resolved_yaml
 from bpgen.errors import UserError, report
 from bpgen.merge.build import MergeError, merge_run
 from bpgen.merge.check import check_dataset
 from bpgen.merge.config import compose_merge_config
 from bpgen.progress import log
 from bpgen.run.directory import Run
-from bpgen.run.layout import resolved_yaml
 
 
 def resolve_run_dir(run: str) -> Path:

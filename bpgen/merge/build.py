@@ -25,17 +25,18 @@ import orjson
 import yaml
 
 from bpgen.atomic import atomic_write_image, atomic_write_json, install_directory, recover_directory
+from bpgen.compose import resolved_yaml
 from bpgen.errors import UserError
 from bpgen.hostinfo import usable_cpus
 from bpgen.merge.coco_writer import SplitStream, finish_coco, open_streams
 from bpgen.merge.config import MergeConfig
-from bpgen.merge.plan import SPLITS, parse_badlist, plan_shards, split_shards
+from bpgen.merge.plan import parse_badlist, plan_shards, split_shards
 from bpgen.merge.shard_merge import ShardError, ShardResult, ShardTask, merge_shard
 from bpgen.merge.stats import DatasetStats, write_plots
-from bpgen.progress import log
+from bpgen.progress import compact_ranges, log
 from bpgen.run import layout
 from bpgen.run.directory import Run
-from bpgen.run.layout import CONFIG, DONE, compact_ranges, shard_dir, shard_name
+from bpgen.run.layout import CONFIG, DONE, SPLITS, shard_dir, shard_name
 from bpgen.run.locks import exclusive_lock
 from bpgen.run.procs import process_pool
 
@@ -186,7 +187,7 @@ def _merge_locked(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     final = Run(run_dir).dataset_dir
-    install_directory(tmp, final, layout.dataset_old_dir(run_dir))
+    install_directory(new=tmp, final=final, old=layout.dataset_old_dir(run_dir))
     summary.dataset = final
     return summary
 
@@ -199,7 +200,7 @@ def recover_interrupted(run_dir: Path) -> None:
     ``.dataset.tmp``: an unfinished build, or a previous dataset swapped out and partly removed, goes.
     """
     final = layout.dataset_dir(run_dir)
-    if recover_directory(final, layout.dataset_old_dir(run_dir), layout.dataset_temp_dir(run_dir)):
+    if recover_directory(new=layout.dataset_temp_dir(run_dir), final=final, old=layout.dataset_old_dir(run_dir)):
         log(f"put back {final}, which an interrupted merge had moved aside")
 
 
@@ -309,7 +310,7 @@ def _write_outputs(
         "per_shard": per_shard,
     }
     atomic_write_json(tmp / layout.DATASET_STATS, stats_json, indent=1)
-    (tmp / "merge.yaml").write_text(yaml.safe_dump(resolved, sort_keys=True))
+    (tmp / layout.MERGE_CONFIG).write_text(resolved_yaml(resolved))
     return MergeSummary(tmp, images, annotations, sorted(skipped), removed)
 
 
@@ -325,8 +326,8 @@ def _warm_up() -> None:
 def _draw_figures(
     stats: DatasetStats, per_shard: list[dict[str, Any]], samples: list[dict[str, Any]], tmp: Path
 ) -> None:
-    write_plots(stats, per_shard, tmp / "plots")
+    write_plots(stats, per_shard, tmp / layout.PLOTS)
     if samples:
         from bpgen.preview.sheet import sheet_of
 
-        atomic_write_image(tmp / "contact_sheet.png", sheet_of(samples))
+        atomic_write_image(tmp / layout.CONTACT_SHEET, sheet_of(samples))

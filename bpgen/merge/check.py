@@ -13,10 +13,9 @@ import orjson
 from pycocotools import mask as mask_utils
 
 from bpgen.geometry.labels import pycocotools_rle
-from bpgen.merge.plan import SPLITS
 from bpgen.merge.stats import DatasetStats, StatsBuilder
 from bpgen.run import layout
-from bpgen.run.layout import DONE, bop_split_dir, shard_dir
+from bpgen.run.layout import DONE, SPLITS, bop_split_dir, shard_dir
 
 MAX_REPORTED = 20
 

@@ -10,8 +10,6 @@ import numpy as np
 
 from bpgen.run import layout
 
-SPLITS = ("train", "val")
-
 
 def split_shards(shards: Sequence[int], val_ratio: float, seed: int) -> dict[int, str]:
     """Shard -> "train" | "val": round(ratio x shards) val shards (at least one when ratio > 0 and there are two or
@@ -44,7 +42,7 @@ def plan_shards(
     keeps its id whatever is filtered, so COCO, BOP and stats name it the same. Chunks are numbered per split."""
     plans: dict[int, ShardPlan] = {}
     image_offset = annotation_offset = 0
-    next_chunk = dict.fromkeys(SPLITS, 0)
+    next_chunk = dict.fromkeys(layout.SPLITS, 0)
     for shard, images, annotation_count in sorted(counts):
         split = splits[shard]
         chunks = max(1, math.ceil(images / chunk_size))

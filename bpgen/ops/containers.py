@@ -5,8 +5,9 @@ and renamed into place; cache and temp dirs come from environment.sh. An image w
 label equals the hash of its inputs (def file, pyproject.toml, the Detectron2 spec, the project files it copies)
 is up to date and skipped. ``--print`` shows the exact commands without running anything.
 
-Standard library only, like everything it imports (``bpgen.run.site``, ``envfile``, ``errors``): ``./1-build`` runs
-with the build host's python3, without ./0-setup's venv. ``find_runtime`` is the one choice of the container runtime.
+Standard library only, like everything it imports (``bpgen.run.site``, ``bpgen.settings``, ``bpgen.errors``):
+``./1-build`` runs with the build host's python3, without ./0-setup's venv. ``find_runtime`` is the one choice of the
+container runtime.
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from pathlib import Path
 
 from bpgen.errors import UserError
 from bpgen.hostinfo import usable_cpu_ids
@@ -88,7 +87,7 @@ class _Pool:
             env = child_environment(os.environ, self.gpus, threads=len(slot), scratch=self.scratch)
             command = render_command(self.run.path, shard, self.images)
             self.run.logs_dir.mkdir(exist_ok=True)
-            with open(log_path(self.run, shard), "ab") as log_file:
+            with open(layout.local_shard_log(self.run.logs_dir, shard), "ab") as log_file:
                 child = subprocess.Popen(
                     command,
                     env=env,
@@ -142,7 +141,7 @@ def run_local(
                 shard, status = futures[future], future.result()
                 if status != 0:
                     failed.append(shard)
-                    log(f"shard {shard} failed (exit {status}); see {log_path(run, shard)}")
+                    log(f"shard {shard} failed (exit {status}); see {layout.local_shard_log(run.logs_dir, shard)}")
                 elif bar is None:
                     log(f"shard {shard} DONE")
                 if bar is not None:
@@ -156,7 +155,3 @@ def run_local(
             if bar is not None:
                 bar.close()
     return sorted(failed)
-
-
-def log_path(run: Run, shard: int) -> Path:
-    return layout.local_shard_log(run.logs_dir, shard)

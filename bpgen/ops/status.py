@@ -13,9 +13,9 @@ from bpgen.ops.local import running_locally
 from bpgen.ops.slurm import cluster
 from bpgen.ops.slurm.cluster import QueuedJob
 from bpgen.ops.slurm.params import job_name
-from bpgen.progress import log
+from bpgen.progress import compact_ranges, log
 from bpgen.run.directory import Run
-from bpgen.run.layout import compact_ranges, task_log
+from bpgen.run.layout import task_log
 from bpgen.run.site import SiteConfig
 
 STATES = ("done", "running", "pending", "failed", "not submitted")

@@ -36,11 +36,10 @@ from bpgen.ops.slurm.params import (
     task_python,
 )
 from bpgen.ops.status import collect_status, format_status, queued_shards, show_status, wait_for_run
-from bpgen.progress import log
-from bpgen.render.config import RenderConfig, compose_render_config
+from bpgen.progress import compact_ranges, log
+from bpgen.render.config import RenderConfig, compose_render_config, config_text
 from bpgen.run import layout
 from bpgen.run.directory import Run, RunError, RunSpec, check_run_name
-from bpgen.run.layout import compact_ranges
 from bpgen.run.site import SiteConfig, load_site_config
 
 DEFAULT_IMAGES_PER_SHARD = 100
@@ -177,7 +176,7 @@ def make_plan(site: SiteConfig, options: SubmitOptions, locks: contextlib.ExitSt
     config, resolved = compose_render_config(options.overrides, assets_dir=site.assets_dir)  # freezes the library
     local = options.local or not cluster.slurm_available()
     check_device(config, site, local)
-    text = layout.config_text(resolved, options.images_per_shard)
+    text = config_text(resolved, options.images_per_shard)
     spec = RunSpec(name, options.shards, options.images_per_shard, options.overrides, text)
     run = Run.named(name, site.data_root)
     problem = unwritable_reason(run.path)

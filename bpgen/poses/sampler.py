@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bpgen.geometry.keypoints import BODY_JOINTS
 from bpgen.geometry.rotations import euler_xyz_to_matrix, matrix_to_axis_angle
 from bpgen.poses.families import FAMILIES, PoseFamily
-from bpgen.poses.joints import BODY_JOINTS, joint_index, limits_array
+from bpgen.poses.joints import joint_index, limits_array
 
 BASE_STRATEGIES = ("uniform", "extreme")
 STRATEGIES = BASE_STRATEGIES + tuple(FAMILIES)

@@ -19,6 +19,7 @@ from pycocotools import mask as mask_utils
 from bpgen.atomic import atomic_write_image
 from bpgen.geometry.keypoints import COCO_SKELETON
 from bpgen.geometry.labels import pycocotools_rle
+from bpgen.run import layout
 
 
 def _color(index: int) -> tuple[int, int, int]:
@@ -51,7 +52,7 @@ def draw_annotations(image: np.ndarray, annotations: list[dict[str, Any]], scale
 
 
 def contact_sheet(shard_dir: Path, max_images: int = 16, tile_width: int = 320, columns: int = 4) -> np.ndarray:
-    coco = json.loads((shard_dir / "coco.json").read_text())
+    coco = json.loads((shard_dir / layout.COCO).read_text())
     by_image: dict[int, list[dict[str, Any]]] = {}
     for ann in coco["annotations"]:
         by_image.setdefault(ann["image_id"], []).append(ann)
@@ -100,11 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-images", type=int, default=16)
     parser.add_argument("--tile-width", type=int, default=320)
     args = parser.parse_args(argv)
-    if not (args.shard_dir / "coco.json").is_file():
+    if not (args.shard_dir / layout.COCO).is_file():
         print(f"error: {args.shard_dir} has no coco.json; pass a rendered shard directory", file=sys.stderr)
         return 2
     sheet = contact_sheet(args.shard_dir, args.max_images, args.tile_width)
-    output = args.output or args.shard_dir / "preview.png"
+    output = args.output or args.shard_dir / layout.PREVIEW
     atomic_write_image(output, sheet)
     print(output)
     return 0

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bpgen.atomic import unwritable_reason
+from bpgen.compose import resolved_yaml
 from bpgen.errors import UserError, report
 from bpgen.render.config import compose_render_config, load_resolved_config
 from bpgen.render.shard import InputError, render_shard
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None, new_renderer: RendererFactory = blender_
         else:
             config, resolved = compose_render_config(args.overrides, assets_dir=assets_dir_setting())
         if args.print_config:
-            print(layout.resolved_yaml(resolved), end="")
+            print(resolved_yaml(resolved), end="")
             return 0
         check_inputs(args)
         render_shard(Path(args.run_dir).resolve(), args.shard, args.images, config, resolved, new_renderer)

@@ -13,7 +13,7 @@ from typing import Any
 
 from bpgen.appearance.config import LookConfig, look_config_from_dict
 from bpgen.bodies.config import BodyConfig, body_config_from_dict
-from bpgen.compose import compose_config
+from bpgen.compose import compose_config, resolved_yaml
 from bpgen.photo.config import PhotoConfig, photo_config_from_dict
 from bpgen.poses.config import PoseConfig, pose_config_from_dict
 from bpgen.quality.cycles import MAX_BOUNCES, CyclesConfig, cycles_config_from_dict
@@ -179,3 +179,8 @@ def compose_render_config(
     resolved = compose_config("render", overrides, "python -m bpgen.render --print-config")
     freeze_assets(resolved, assets_dir)
     return render_config_from_dict(resolved), resolved
+
+
+def config_text(resolved: dict[str, Any], images: int) -> str:
+    """A shard's (and a run's) config.yaml: the resolved config, headed by the image count (both define it)."""
+    return f"# bpgen shard config: {images} images\n" + resolved_yaml(resolved)

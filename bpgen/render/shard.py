@@ -25,7 +25,7 @@ from bpgen.errors import UserError
 from bpgen.hostinfo import host_info, package_versions, utc_now
 from bpgen.progress import log, progress
 from bpgen.render import lifecycle
-from bpgen.render.config import RenderConfig
+from bpgen.render.config import RenderConfig, config_text
 from bpgen.run import layout
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ def render_shard(
     """
     layout.check_shard_id(shard)
     layout.check_images_per_shard(images)
-    text = layout.config_text(resolved, images)
+    text = config_text(resolved, images)
     if skip_done_shard(run_dir, shard, text):
         return layout.shard_dir(run_dir, shard)
     t_body = time.perf_counter()

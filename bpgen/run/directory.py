@@ -50,7 +50,7 @@ def check_run_name(name: str) -> str:
 
 @dataclass(frozen=True)
 class Run:
-    """The one owner of a run directory's layout: name-or-path resolution, its files, locks and shard count."""
+    """A run directory: name-or-path resolution, its files (named by ``bpgen.run.layout``), locks and shard count."""
 
     path: Path
 

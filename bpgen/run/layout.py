@@ -17,15 +17,13 @@
 A shard directory (the contract that merge and training read) holds config.yaml, images/<frame:06d>.<ext>,
 depth/<frame:06d>.png (with write_depth), coco.json, frames.jsonl and DONE.json (written last); while it renders,
 its temp dir also holds scenes/scene_<S:05d>.json checkpoints and blender.log. The dataset's BOP part is
-``<split>_pbr/<chunk:06d>/``. Standard library and PyYAML only.
+``<split>_pbr/<chunk:06d>/``. Standard library only.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from bpgen.errors import UserError
 
@@ -56,6 +54,11 @@ COCO = "coco.json"
 FRAMES = "frames.jsonl"
 # Blender's temp dirs under BPGEN_SCRATCH (or the system temp dir), one per render process
 SCRATCH_PREFIX = "bpgen_bproc_"
+SPLITS = ("train", "val")  # the merged dataset's splits
+MERGE_CONFIG = "merge.yaml"  # the merge's resolved config, in the dataset
+PLOTS = "plots"  # the dataset's stats plots
+CONTACT_SHEET = "contact_sheet.png"  # the dataset's labelled sample sheet
+PREVIEW = "preview.png"  # a shard's labelled contact sheet (python -m bpgen.preview)
 
 MAX_SHARDS = 1_000_000  # shard ids are named with 6 digits (shard_000000 .. shard_999999)
 # Frames are named with 6 digits in a shard (images/<frame:06d>.jpg, depth/<frame:06d>.png) and in the merged
@@ -232,29 +235,3 @@ def job_of_file(name: str) -> str | None:
         return None if stage["stage"] == "shard" else stage["job"]
     head = name.split("_", 1)[0]
     return head if head.isdigit() else None
-
-
-def compact_ranges(numbers: Iterable[int]) -> str:
-    """``[0, 1, 2, 5, 7, 8]`` -> ``"0-2,5,7-8"`` (Slurm's and humans' way to list shard and task ids)."""
-    values = sorted(set(numbers))
-    parts: list[str] = []
-    i = 0
-    while i < len(values):
-        j = i
-        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
-            j += 1
-        parts.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
-        i = j + 1
-    return ",".join(parts)
-
-
-def resolved_yaml(resolved: dict[str, Any]) -> str:
-    """The text of a resolved config (what ``--print-config`` prints)."""
-    import yaml
-
-    return yaml.safe_dump(resolved, sort_keys=True)
-
-
-def config_text(resolved: dict[str, Any], images: int) -> str:
-    """A shard's (and a run's) config.yaml: the resolved config, headed by the image count (both define it)."""
-    return f"# bpgen shard config: {images} images\n" + resolved_yaml(resolved)

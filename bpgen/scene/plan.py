@@ -310,7 +310,7 @@ def plan_scene(rng: np.random.Generator, config: PlanConfig, body: Body, frames:
                 float(rng.uniform(0.2, 2.0)),
             )
         )
-    # world and surface textures draw from their own stream, see bpgen/scene/world.py
+    # world and surface textures draw from their own stream, see bpgen/world/assets.py
     catalogue = load_catalogue(config.world.assets_dir)
     world = sample_world(surfaces, config.world, catalogue)
     if world.kind == "hdri":  # the HDRI already lights the scene: the extra lights only accent it

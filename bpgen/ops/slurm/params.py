@@ -15,7 +15,8 @@ from typing import Any
 
 from bpgen.ops.containers import find_runtime
 from bpgen.ops.slurm.arrays import ArrayChunk
-from bpgen.run.layout import compact_ranges, stage_log_pattern
+from bpgen.progress import compact_ranges
+from bpgen.run.layout import stage_log_pattern
 from bpgen.run.site import SiteConfig, StageResources
 
 SIGNAL_DELAY_S = 120  # USR2 this long before the time limit: the task requeues itself; the shard resumes
