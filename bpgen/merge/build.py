@@ -193,12 +193,8 @@ def _merge_locked(
 
 
 def recover_interrupted(run_dir: Path) -> None:
-    """Repair what an interrupted merge of ``run_dir`` left (called under the merge lock, before building).
-
-    ``.dataset.old`` without ``dataset/``: killed between ``install_directory``'s two renames, so the previous
-    dataset goes back into place; ``.dataset.old`` beside ``dataset/``: killed while removing it, the rest goes;
-    ``.dataset.tmp``: an unfinished build, or a previous dataset swapped out and partly removed, goes.
-    """
+    """Repair what an interrupted merge of ``run_dir`` left (under the merge lock, before building): the dataset's
+    directories given to ``bpgen.atomic.recover_directory``, which says what each leftover means."""
     final = layout.dataset_dir(run_dir)
     if recover_directory(new=layout.dataset_temp_dir(run_dir), final=final, old=layout.dataset_old_dir(run_dir)):
         log(f"put back {final}, which an interrupted merge had moved aside")
