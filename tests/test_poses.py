@@ -9,18 +9,18 @@ from bpgen.geometry.collision import self_collisions
 from bpgen.geometry.keypoints import BODY_JOINTS
 from bpgen.geometry.rotations import axis_angle_to_matrix, euler_xyz_to_matrix, matrix_to_axis_angle
 from bpgen.poses.config import PoseConfig
-from bpgen.poses.joints import JOINT_LIMITS, limits_array
+from bpgen.poses.joints import JOINT_LIMITS, limits_array, mirror_euler
 from bpgen.poses.person import sample_person
 from bpgen.poses.sampler import (
     EXTREME,
     NORMAL,
     STRATEGIES,
     extremeness,
-    mirror_euler,
     sample_extreme,
     sample_joint_angles,
     sample_uniform,
 )
+from bpgen.poses.skeleton import Skeleton
 
 MANNEQUIN = BodyConfig("mannequin")
 ORIENTATIONS = {"upright": 1.0, "tilted": 1.0, "lying": 1.0, "inverted": 1.0, "random": 1.0}
@@ -44,10 +44,11 @@ def test_right_side_mirrors_left():
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_every_strategy_stays_within_extreme_ranges(strategy):
+def test_every_strategy_stays_within_extreme_ranges(body, strategy):
     rng = np.random.default_rng(1)
+    skeleton = Skeleton.of(body.pose(np.zeros((21, 3)), BodyShape(np.zeros(10))))
     for _ in range(30):
-        euler = sample_joint_angles(rng, strategy).euler
+        euler = sample_joint_angles(rng, strategy, skeleton=skeleton).euler
         assert euler.shape == (len(BODY_JOINTS), 3)
         assert (euler >= EXTREME[..., 0] - 1e-9).all() and (euler <= EXTREME[..., 1] + 1e-9).all()
 
@@ -86,7 +87,8 @@ def test_people_have_no_self_intersection_and_rest_on_or_above_the_floor(body, s
     for _ in range(3):
         person = sample_person(rng, body, config, MANNEQUIN, LookConfig())
         lowest = person.posed.vertices[:, 2].min()
-        assert lowest == pytest.approx(person.angles.lift, abs=1e-6)
+        raised = person.seat.raised if person.seat is not None else 0.0
+        assert lowest == pytest.approx(person.angles.lift + raised, abs=1e-6)
         assert lowest >= -1e-9
         assert person.attempts >= 1
         assert 0.0 <= person.extremeness <= 1.0

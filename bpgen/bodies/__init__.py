@@ -7,7 +7,9 @@ Nothing outside this package imports anny or mannequin-x; ``load_body(name)`` gi
 """
 
 from bpgen.bodies.protocol import (
+    CAPSULE_NAMES,
     IGNORED_CAPSULE_PAIRS,
+    NOMINAL_LIMB_LENGTH,
     Body,
     BodyAssetError,
     BodyShape,
@@ -18,7 +20,9 @@ from bpgen.bodies.protocol import (
 )
 
 __all__ = [
+    "CAPSULE_NAMES",
     "IGNORED_CAPSULE_PAIRS",
+    "NOMINAL_LIMB_LENGTH",
     "Body",
     "BodyAssetError",
     "BodyShape",

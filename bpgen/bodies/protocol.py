@@ -63,6 +63,15 @@ _CAPSULE_LINKS = (
     (1, 11),
     (1, 14),
 )
+CAPSULE_NAMES = (
+    "pelvis",
+    "abdomen",
+    "chest",
+    "shoulders",
+    "head",
+    *(f"{side}_{part}" for side in ("L", "R") for part in ("upper_arm", "forearm", "hand")),
+    *(f"{side}_{part}" for side in ("L", "R") for part in ("thigh", "shin", "foot")),
+)
 NOMINAL_RADII = np.array([radius for _, _, radius in CAPSULES])
 NOMINAL_LIMB_LENGTH = 1.245  # limb_length() of the neutral mannequin (shape 0), which the radii fit
 

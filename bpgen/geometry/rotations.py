@@ -25,8 +25,17 @@ def rot_z(a: float) -> np.ndarray:
 
 def euler_xyz_to_matrix(angles: np.ndarray) -> np.ndarray:
     """Intrinsic X then Y then Z rotation (R = Rx @ Ry @ Rz) for each row of ``angles`` (radians), [N,3,3]."""
-    angles = np.atleast_2d(angles)
-    return np.stack([rot_x(a[0]) @ rot_y(a[1]) @ rot_z(a[2]) for a in angles])
+    angles = np.atleast_2d(np.asarray(angles, dtype=np.float64))
+    c, s = np.cos(angles), np.sin(angles)
+    one, zero = np.ones(len(angles)), np.zeros(len(angles))
+
+    def stack(rows: list[list[np.ndarray]]) -> np.ndarray:
+        return np.stack([np.stack(row, axis=-1) for row in rows], axis=-2)
+
+    rx = stack([[one, zero, zero], [zero, c[:, 0], -s[:, 0]], [zero, s[:, 0], c[:, 0]]])
+    ry = stack([[c[:, 1], zero, s[:, 1]], [zero, one, zero], [-s[:, 1], zero, c[:, 1]]])
+    rz = stack([[c[:, 2], -s[:, 2], zero], [s[:, 2], c[:, 2], zero], [zero, zero, one]])
+    return rx @ ry @ rz
 
 
 def matrix_to_axis_angle(matrices: np.ndarray) -> np.ndarray:

@@ -20,6 +20,8 @@ import numpy as np
 
 from bpgen.appearance.vocabulary import BOTTOMS, FEET, HAIR_COLORS, HAIR_STYLES, SEXES, SKIN_TONE_BANDS, TOPS
 from bpgen.geometry.keypoints import COCO_KEYPOINTS
+from bpgen.poses.everyday import TEMPLATES
+from bpgen.poses.sampler import STRATEGIES
 
 MAX_PERSONS = 20  # persons-per-image histogram: 0 .. 19, and 20 or more in the last bin
 UNIT_BINS = np.linspace(0.0, 1.0, 21)
@@ -44,6 +46,8 @@ PERSON_NAMES: dict[str, tuple[str, ...]] = {
     "hair_style": HAIR_STYLES,
     "hair_color": HAIR_COLORS,
     "garments": GARMENTS,  # a list per annotation: one count per garment worn, "unknown" once if there is no list
+    "pose_strategy": STRATEGIES,
+    "pose_template": TEMPLATES,  # everyday poses only: "unknown" counts the people of the other strategies
 }
 PERSON_KEYS = (*PERSON_NUMBERS, *PERSON_NAMES)
 _PERSON_ROW = itemgetter(*PERSON_KEYS)
@@ -81,6 +85,8 @@ class DatasetStats:
     hair_style: np.ndarray = field(default_factory=lambda: np.zeros(len(HAIR_STYLES) + 2, np.int64))
     hair_color: np.ndarray = field(default_factory=lambda: np.zeros(len(HAIR_COLORS) + 2, np.int64))
     garments: np.ndarray = field(default_factory=lambda: np.zeros(len(GARMENTS) + 2, np.int64))
+    pose_strategy: np.ndarray = field(default_factory=lambda: np.zeros(len(STRATEGIES) + 2, np.int64))
+    pose_template: np.ndarray = field(default_factory=lambda: np.zeros(len(TEMPLATES) + 2, np.int64))
 
     def add_image(self, annotations: list[dict[str, Any]], persons: list[dict[str, Any]]) -> None:
         """One image (tests, small inputs); a shard goes through ``StatsBuilder`` (vectorised)."""
@@ -306,14 +312,19 @@ def _plot_person_names(plots: _Plots, stats: DatasetStats) -> None:
     for key, vocabulary in PERSON_NAMES.items():
         counts = getattr(stats, key)
         labels = (*vocabulary, OTHER, UNKNOWN)
-        fig, ax = plots.figure()
+        fig, ax = plots.figure(figsize=(max(6.0, 0.16 * len(labels)), 3.5))
         ax.bar(range(len(labels)), counts, color=["C0"] * len(vocabulary) + ["0.55", "0.75"])
-        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=8)
+        ax.set_xticks(range(len(labels)), labels, rotation=45 if len(labels) < 30 else 90, ha="right", fontsize=8)
         if key == "garments":
             ax.set(xlabel="garments (unknown: annotations without a garment list)", ylabel="garments worn")
+        elif key == "pose_template":
+            ax.set(
+                xlabel="everyday pose template (unknown: other strategies, or shards before templates)",
+                ylabel="annotations",
+            )
         else:
             ax.set(xlabel=key.replace("_", " "), ylabel="annotations")
-        plots.save(key, fig, bottom=0.32)
+        plots.save(key, fig, bottom=0.32 if len(labels) < 30 else 0.5)
 
 
 def _plot_per_shard(plots: _Plots, per_shard: list[dict[str, Any]]) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from bpgen.poses.everyday import BASE_WEIGHTS, BASES, TEMPLATES
 from bpgen.poses.orientation import ORIENTATION_MODES
 from bpgen.poses.sampler import STRATEGIES
-from bpgen.validate import bounded, probability
+from bpgen.validate import ConfigError, bounded, probability
 from bpgen.validate import positive as _positive
 from bpgen.validate import weights as _weights
 
@@ -24,6 +25,8 @@ class PoseConfig:
     family_jitter_deg: float = 8.0
     max_attempts: int = 100
     self_collision_shrink: float = 0.85
+    everyday_bases: dict[str, float] = field(default_factory=lambda: dict(BASE_WEIGHTS))  # strategy "everyday"
+    everyday_templates: tuple[str, ...] = ()  # only these "<base>/<gesture>" templates (uniformly); () = all
 
 
 def pose_config_from_dict(pose: dict[str, Any]) -> PoseConfig:
@@ -37,4 +40,23 @@ def pose_config_from_dict(pose: dict[str, Any]) -> PoseConfig:
             _positive(pose["max_attempts"], "pose.max_attempts"), "pose.max_attempts", 1, MAX_POSE_ATTEMPTS
         ),
         self_collision_shrink=float(pose["self_collision_shrink"]),
+        everyday_bases=(
+            _weights(pose["everyday_bases"], "pose.everyday_bases", tuple(BASES))
+            if pose.get("everyday_bases")
+            else dict(BASE_WEIGHTS)
+        ),
+        everyday_templates=_templates(pose.get("everyday_templates")),
     )
+
+
+def _templates(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"pose.everyday_templates={value!r} must be a list of <base>/<gesture> names or null")
+    unknown = sorted(set(value) - set(TEMPLATES))
+    if unknown:
+        raise ConfigError(
+            f"pose.everyday_templates: unknown {', '.join(unknown)}; see TEMPLATES in bpgen/poses/everyday.py"
+        )
+    return tuple(value)

@@ -79,3 +79,16 @@ def limits_array(kind: str) -> np.ndarray:
 def joint_index(name: str) -> int:
     """Index of a body joint in the body_pose order."""
     return BODY_JOINTS.index(name)
+
+
+def mirror_name(name: str) -> str:
+    """The joint's name on the other side (centre joints keep theirs)."""
+    return {"L_": "R_", "R_": "L_"}.get(name[:2], name[:2]) + name[2:]
+
+
+def mirror_euler(euler: np.ndarray) -> np.ndarray:
+    """Left/right mirror image of a pose: swap L_/R_ joints, negate Y and Z angles."""
+    mirrored = np.empty_like(euler)
+    for i, name in enumerate(BODY_JOINTS):
+        mirrored[joint_index(mirror_name(name))] = euler[i] * np.array([1.0, -1.0, -1.0])
+    return mirrored

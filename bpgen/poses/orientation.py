@@ -49,16 +49,20 @@ def body_orientation(
     mode: str,
     support: tuple[str, ...] = (),
     mix: dict[str, float] | None = None,
+    tilt: np.ndarray | None = None,
 ) -> tuple[np.ndarray, str]:
     """World rotation of a body posed in its Z-up frame, and the mode used.
 
     ``mode`` "support" aligns on ``support`` joints; "mixed" draws a mode from ``mix`` (weights of
-    ORIENTATION_MODES); "cartwheel" rolls the body sideways. A random heading is always added.
+    ORIENTATION_MODES); "cartwheel" rolls the body sideways. A given ``tilt`` (the pose's own, solved with it)
+    is used as it is under the name ``mode``. A random heading is always added.
     """
     if mode == "mixed":
         mode = choose(rng, mix or {"upright": 1.0})
     heading = rot_z(rng.uniform(0.0, 2.0 * np.pi))
-    if mode == "support":
+    if tilt is not None:
+        align = tilt
+    elif mode == "support":
         align = rotation_between(support_up(posed, support), UP)
     elif mode == "upright":
         align = rotation_between(support_up(posed, _lowest_ankles(posed)), UP)

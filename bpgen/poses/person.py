@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bpgen.appearance.look import Look, sample_look
-from bpgen.bodies import IGNORED_CAPSULE_PAIRS, Body, BodyShape, PosedBody
+from bpgen.bodies import CAPSULE_NAMES, IGNORED_CAPSULE_PAIRS, Body, BodyShape, PosedBody
 from bpgen.choice import choose
-from bpgen.geometry.collision import self_collisions
+from bpgen.geometry.collision import Capsules, self_collisions
 from bpgen.poses.config import PoseConfig
 from bpgen.poses.orientation import body_orientation, inversion_deg
-from bpgen.poses.sampler import JointAngles, sample_joint_angles
+from bpgen.poses.sampler import EVERYDAY, JointAngles, sample_joint_angles
+from bpgen.poses.seat import Seat, fit_seat
+from bpgen.poses.skeleton import Skeleton
 
 if TYPE_CHECKING:
     from bpgen.appearance.config import LookConfig
@@ -31,6 +33,7 @@ class Person:
     orientation: str
     posed: PosedBody  # in world coordinates
     attempts: int  # poses drawn until one had no self-intersection (1 = first try)
+    seat: Seat | None = None  # what the person sits on (moves with the person)
 
     @property
     def extremeness(self) -> float:
@@ -40,9 +43,28 @@ class Person:
     def inversion_deg(self) -> float:
         return inversion_deg(self.rotation)
 
+    @property
+    def template(self) -> str | None:
+        return self.angles.template
+
     def moved(self, offset: np.ndarray) -> Person:
-        posed = self.posed.transformed(np.eye(3), np.asarray(offset, dtype=np.float64))
-        return Person(self.angles, self.shape, self.look, self.rotation, self.orientation, posed, self.attempts)
+        offset = np.asarray(offset, dtype=np.float64)
+        posed = self.posed.transformed(np.eye(3), offset)
+        seat = None if self.seat is None else self.seat.moved(offset)
+        return Person(self.angles, self.shape, self.look, self.rotation, self.orientation, posed, self.attempts, seat)
+
+    @property
+    def obstacles(self) -> Capsules:
+        """What other people, objects and cameras must keep clear of: the body's capsules and the seat's."""
+        capsules = self.posed.capsules
+        if self.seat is None:
+            return capsules
+        seat = self.seat.capsules
+        return Capsules(
+            np.concatenate([capsules.a, seat.a]),
+            np.concatenate([capsules.b, seat.b]),
+            np.concatenate([capsules.r, seat.r]),
+        )
 
     @property
     def translation(self) -> np.ndarray:
@@ -54,7 +76,8 @@ def sample_person(
     rng: np.random.Generator, body: Body, config: PoseConfig, body_config: BodyConfig, look_config: LookConfig
 ) -> Person:
     """Draw shape, look and pose until the pose has no self-intersection, dress the body, orient it and rest
-    it on the floor (its lowest point: sole, shoe, hair or hand).
+    it on the floor (its lowest point: sole, shoe, hair or hand); a sitting pose also gets its seat (redrawn when
+    none fits).
 
     Raises RuntimeError if ``config.max_attempts`` poses in a row intersect themselves.
     """
@@ -63,22 +86,63 @@ def sample_person(
     identity, poses, orientation = rng.spawn(3)
     shape = body.sample_shape(identity, body_config)
     look = sample_look(identity, look_config, shape.attributes) if body.takes_look else None
+    skeleton: Skeleton | None = None
     for attempt in range(1, config.max_attempts + 1):
         strategy = choose(poses, config.strategy_mix)
+        if strategy == EVERYDAY and skeleton is None:
+            skeleton = Skeleton.of(body.pose(np.zeros((21, 3)), shape))
         angles = sample_joint_angles(
-            poses, strategy, extreme_probability=config.extreme_probability, jitter_deg=config.family_jitter_deg
+            poses,
+            strategy,
+            extreme_probability=config.extreme_probability,
+            jitter_deg=config.family_jitter_deg,
+            skeleton=skeleton,
+            everyday_bases=config.everyday_bases,
+            everyday_templates=config.everyday_templates,
         )
         local = body.pose(angles.body_pose, shape)
-        if self_collisions(local.capsules, IGNORED_CAPSULE_PAIRS, config.self_collision_shrink):
+        if self_collisions(local.capsules, allowed_contacts(angles.contacts), config.self_collision_shrink):
             continue
         rotation, mode = body_orientation(
-            orientation, local, angles.orientation, angles.support, config.orientation_mix
+            orientation, local, angles.orientation, angles.support, config.orientation_mix, angles.tilt
         )
         world = body.dress(local, shape, look).transformed(rotation, np.zeros(3))
         lift = angles.lift - world.vertices[:, 2].min()  # lowest vertex on the floor, or above it
         world = world.transformed(np.eye(3), np.array([0.0, 0.0, lift]))
-        return Person(angles, shape, look, rotation, mode, world, attempt)
+        if not planted_on_floor(world, angles.planted):
+            continue  # the mesh's sole misses the floor the skeleton's sole was solved onto (a kneeling knee lower)
+        seat = None
+        if angles.seat is not None:
+            seat = fit_seat(poses, world, angles.seat)
+            if seat is None:
+                continue  # no seat of a plausible height fits under this pose
+            world = world.transformed(np.eye(3), np.array([0.0, 0.0, seat.raised]))
+        return Person(angles, shape, look, rotation, mode, world, attempt, seat)
     raise RuntimeError(
         f"no self-intersection-free pose in {config.max_attempts} attempts; "
         "lower pose.extreme_probability or raise pose.max_attempts"
     )
+
+
+def allowed_contacts(contacts: tuple[tuple[str, str], ...]) -> np.ndarray:
+    """[N,N] capsule pairs the self-collision test skips: neighbours, plus a template's intended contacts."""
+    ignored = IGNORED_CAPSULE_PAIRS.copy()
+    for a, b in contacts:
+        i, j = CAPSULE_NAMES.index(a), CAPSULE_NAMES.index(b)
+        ignored[i, j] = ignored[j, i] = True
+    return ignored
+
+
+SOLE_TOLERANCE_M = 0.01  # a planted foot's lowest vertex at most this far above the floor
+
+
+def foot_height(posed: PosedBody, side: str) -> float:
+    """Height of a foot's lowest vertex (the vertices within half a shin of that ankle)."""
+    ankle, knee = posed.joint(f"{side}_Ankle"), posed.joint(f"{side}_Knee")
+    near = np.linalg.norm(posed.vertices - ankle, axis=1) < 0.5 * np.linalg.norm(knee - ankle)
+    return float(posed.vertices[near, 2].min())
+
+
+def planted_on_floor(posed: PosedBody, planted: tuple[str, ...]) -> bool:
+    """Whether every planted foot's sole touches the floor (z = 0) within ``SOLE_TOLERANCE_M``."""
+    return all(foot_height(posed, side) <= SOLE_TOLERANCE_M for side in planted)

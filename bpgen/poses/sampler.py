@@ -8,11 +8,14 @@ import numpy as np
 
 from bpgen.geometry.keypoints import BODY_JOINTS
 from bpgen.geometry.rotations import euler_xyz_to_matrix, matrix_to_axis_angle
+from bpgen.poses.everyday import sample_everyday
 from bpgen.poses.families import FAMILIES, PoseFamily
-from bpgen.poses.joints import joint_index, limits_array
+from bpgen.poses.joints import joint_index, limits_array, mirror_euler, mirror_name
+from bpgen.poses.skeleton import Skeleton
 
 BASE_STRATEGIES = ("uniform", "extreme")
-STRATEGIES = BASE_STRATEGIES + tuple(FAMILIES)
+EVERYDAY = "everyday"
+STRATEGIES = (*BASE_STRATEGIES, EVERYDAY, *FAMILIES)
 NORMAL = limits_array("normal")
 EXTREME = limits_array("extreme")
 
@@ -26,6 +29,11 @@ class JointAngles:
     orientation: str  # "support" or a mode of bpgen.poses.orientation
     support: tuple[str, ...]
     lift: float  # metres above the floor
+    template: str | None = None  # everyday poses: "<base>/<gesture>"
+    tilt: np.ndarray | None = None  # [3,3] the body's own tilt (everyday upright and lying poses); else derived
+    contacts: tuple[tuple[str, str], ...] = ()  # capsule pairs allowed to touch (bodies' CAPSULE_NAMES)
+    seat: str | None = None  # a seat kind of bpgen.poses.seat the person sits on
+    planted: tuple[str, ...] = ()  # feet whose soles the pose puts flat on the floor ("L", "R")
 
     @property
     def body_pose(self) -> np.ndarray:
@@ -71,20 +79,6 @@ def sample_extreme(
     return np.where(mask, pushed, euler)
 
 
-def mirror_euler(euler: np.ndarray) -> np.ndarray:
-    """Left/right mirror image of a pose: swap L_/R_ joints, negate Y and Z angles."""
-    mirrored = np.empty_like(euler)
-    for i, name in enumerate(BODY_JOINTS):
-        other = {"L_": "R_", "R_": "L_"}.get(name[:2])
-        j = joint_index(other + name[2:]) if other else i
-        mirrored[j] = euler[i] * np.array([1.0, -1.0, -1.0])
-    return mirrored
-
-
-def _mirror_name(name: str) -> str:
-    return {"L_": "R_", "R_": "L_"}.get(name[:2], name[:2]) + name[2:]
-
-
 def sample_family(
     rng: np.random.Generator, family: PoseFamily, jitter_deg: float
 ) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -104,14 +98,39 @@ def sample_family(
     support = family.support
     if rng.uniform() < 0.5:
         euler = mirror_euler(euler)
-        support = tuple(_mirror_name(s) for s in support)
+        support = tuple(mirror_name(s) for s in support)
     return euler, support
 
 
 def sample_joint_angles(
-    rng: np.random.Generator, strategy: str, *, extreme_probability: float = 0.6, jitter_deg: float = 8.0
+    rng: np.random.Generator,
+    strategy: str,
+    *,
+    extreme_probability: float = 0.6,
+    jitter_deg: float = 8.0,
+    skeleton: Skeleton | None = None,
+    everyday_bases: dict[str, float] | None = None,
+    everyday_templates: tuple[str, ...] = (),
 ) -> JointAngles:
-    """Draw one pose with ``strategy`` ("uniform", "extreme" or a family name from FAMILIES)."""
+    """Draw one pose with ``strategy`` ("uniform", "extreme", "everyday" or a family name from FAMILIES);
+    "everyday" draws a base from ``everyday_bases`` (or one of ``everyday_templates``) and solves its constraints
+    on the person's ``skeleton``."""
+    if strategy == EVERYDAY:
+        if skeleton is None:
+            raise ValueError("everyday poses are solved on the person's skeleton; pass skeleton=")
+        pose = sample_everyday(rng, skeleton, everyday_bases, everyday_templates)
+        return JointAngles(
+            strategy,
+            pose.euler,
+            pose.orientation,
+            pose.support,
+            0.0,
+            pose.template,
+            pose.tilt,
+            pose.contacts,
+            pose.seat,
+            pose.planted,
+        )
     if strategy == "uniform":
         return JointAngles(strategy, sample_uniform(rng), "mixed", (), 0.0)
     if strategy == "extreme":

@@ -68,6 +68,8 @@ def coco_annotation(person: Person, label: PersonLabel, person_index: int) -> di
         "keypoints": label.keypoints,
         "num_keypoints": label.num_keypoints,
         "extremeness": round(person.extremeness, 4),
+        "pose_strategy": person.angles.strategy,
+        "pose_template": person.template,  # everyday poses: "<base>/<gesture>"; else None
         "person_index": person_index,
     }
 
@@ -100,6 +102,8 @@ def person_record(
         "name": name,
         "annotation_index": annotation_index,
         "strategy": person.angles.strategy,
+        "template": person.template,
+        "seat": None if person.seat is None else person.seat.kind,
         "orientation": person.orientation,
         "extremeness": round(person.extremeness, 4),
         "inversion_deg": round(person.inversion_deg, 2),

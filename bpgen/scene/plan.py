@@ -52,7 +52,7 @@ class ObjectSpec:
     rotation_euler: tuple[float, float, float]
     scale: tuple[float, float, float]
     material: MaterialSpec
-    role: str  # "distractor" | "occluder" | "wall"
+    role: str  # "distractor" | "occluder" | "wall" | "seat"
 
     @property
     def bounding_radius(self) -> float:
@@ -129,7 +129,7 @@ def _place_people(rng: np.random.Generator, body: Body, config: PlanConfig) -> t
             else:
                 offset = -center[:2]
             candidate = person.moved(np.array([offset[0], offset[1], 0.0]))
-            if not any(bodies_overlap(candidate.posed.capsules, p.posed.capsules) for p in people):
+            if not any(bodies_overlap(candidate.obstacles, p.obstacles) for p in people):
                 people.append(candidate)
                 break
         else:
@@ -175,9 +175,7 @@ def _objects(
                 xy = center[:2] + distance * np.array([np.cos(azimuth), np.sin(azimuth)])
                 location = np.array([xy[0], xy[1], size[2]])
                 bounding = float(np.linalg.norm(size))
-                if any(
-                    spheres_hit_capsules(location[None], np.array([bounding]), p.posed.capsules, 0.05) for p in people
-                ):
+                if any(spheres_hit_capsules(location[None], np.array([bounding]), p.obstacles, 0.05) for p in people):
                     continue
                 objects.append(
                     ObjectSpec(
@@ -205,6 +203,55 @@ def _objects(
                 "wall",
             )
         )
+    return objects
+
+
+# what seats are made of: (base colour HSV ranges, roughness, metallic, pattern) per material
+SEAT_MATERIALS = {
+    "wood": (((0.04, 0.10), (0.35, 0.70), (0.12, 0.55)), (0.45, 0.80), 0.0, "wave"),
+    "plastic": (((0.0, 1.0), (0.0, 0.15), (0.05, 0.85)), (0.30, 0.60), 0.0, "plain"),
+    "metal": (((0.0, 1.0), (0.0, 0.08), (0.35, 0.75)), (0.25, 0.50), 1.0, "plain"),
+    "concrete": (((0.05, 0.12), (0.02, 0.12), (0.30, 0.60)), (0.80, 0.95), 0.0, "noise"),
+    "upholstery": (((0.0, 1.0), (0.10, 0.45), (0.05, 0.45)), (0.70, 0.95), 0.0, "noise"),
+}
+SEAT_MATERIAL_MIX = {
+    "chair": {"wood": 2.0, "plastic": 1.5, "metal": 0.5, "upholstery": 1.0},
+    "stool": {"wood": 1.0, "plastic": 1.0, "metal": 1.0},
+    "bench": {"wood": 2.0, "metal": 1.0, "concrete": 0.5},
+    "box": {"wood": 1.0, "plastic": 1.0, "concrete": 0.3},
+    "step": {"concrete": 2.0, "wood": 1.0},
+}
+
+
+def seat_material(rng: np.random.Generator, kind: str) -> MaterialSpec:
+    """A plausible material for a seat of ``kind``: wood with its grain, plastic, metal, concrete, upholstery."""
+    material = choose(rng, SEAT_MATERIAL_MIX[kind])
+    (hue, saturation, value), roughness, metallic, pattern = SEAT_MATERIALS[material]
+    h, s, v = (float(rng.uniform(*r)) for r in (hue, saturation, value))
+    color = tuple(float(c) for c in colorsys.hsv_to_rgb(h, s, v))
+    darker = tuple(float(c) for c in colorsys.hsv_to_rgb(h, min(1.0, s * 1.1), v * rng.uniform(0.6, 0.85)))
+    return MaterialSpec(
+        color=color,  # type: ignore[arg-type]
+        roughness=float(rng.uniform(*roughness)),
+        metallic=metallic,
+        pattern=pattern,
+        color2=darker,  # type: ignore[arg-type]
+        scale=float(rng.uniform(8.0, 20.0)),
+        distortion=float(rng.uniform(0.5, 4.0)),
+    )
+
+
+def _seats(rng: np.random.Generator, people: list[Person]) -> list[ObjectSpec]:
+    """The parts of every person's seat, one material per seat (category 0: never in a person's mask)."""
+    objects = []
+    for person in people:
+        if person.seat is None:
+            continue
+        material = seat_material(rng, person.seat.kind)
+        for part in person.seat.parts:
+            objects.append(
+                ObjectSpec(part.shape, part.center, (0.0, 0.0, part.yaw), part.half_extents, material, "seat")
+            )
     return objects
 
 
@@ -260,7 +307,7 @@ def _camera(
 def _camera_clear(camera: Camera, people: list[Person], objects: list[ObjectSpec], center: np.ndarray) -> bool:
     """The camera is outside every body, object and wall (walls face the people's centre)."""
     position = camera.position
-    if any(spheres_hit_capsules(position[None], np.array([0.05]), p.posed.capsules, 0.15) for p in people):
+    if any(spheres_hit_capsules(position[None], np.array([0.05]), p.obstacles, 0.15) for p in people):
         return False
     for obj in objects:
         location = np.array(obj.location)
@@ -277,11 +324,11 @@ def plan_scene(rng: np.random.Generator, config: PlanConfig, body: Body, frames:
     """Draw one scene with ``frames`` camera frames."""
     # independent streams: people, objects and lights, cameras, photometry, world and surfaces; so changing the
     # body model or how many attempts a pose took leaves the other draws of the scene as they were
-    people_rng, rng, camera_rng, photo_rng, surfaces = rng.spawn(5)
+    people_rng, rng, camera_rng, photo_rng, surfaces, seat_rng = rng.spawn(6)
     people, attempts, dropped = _place_people(people_rng, body, config)
     center, radius = _group_sphere(people)
     occluder_azimuth = rng.uniform(0.0, 2.0 * np.pi)
-    objects = _objects(rng, config, people, center, radius, occluder_azimuth)
+    objects = _objects(rng, config, people, center, radius, occluder_azimuth) + _seats(seat_rng, people)
     cameras: list[FrameCamera] = []
     for _ in range(frames):
         viewpoint = choose(camera_rng, config.mode.viewpoints) if config.mode.viewpoints else "default"
@@ -315,8 +362,10 @@ def plan_scene(rng: np.random.Generator, config: PlanConfig, body: Body, frames:
     world = sample_world(surfaces, config.world, catalogue)
     if world.kind == "hdri":  # the HDRI already lights the scene: the extra lights only accent it
         lights = [replace(light, energy=light.energy * config.world.hdri_light_scale) for light in lights]
-    objects = [
-        replace(obj, material=replace(obj.material, texture=sample_texture(surfaces, config.world, catalogue)))
+    objects = [  # seats keep their own material (their draws come from their own stream)
+        obj
+        if obj.role == "seat"
+        else replace(obj, material=replace(obj.material, texture=sample_texture(surfaces, config.world, catalogue)))
         for obj in objects
     ]
     floor_texture = sample_texture(surfaces, config.world, catalogue)
