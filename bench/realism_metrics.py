@@ -1,7 +1,9 @@
 """Pure parts of the realism benchmark (numpy only: imported by the project venv and the realism venv).
 
 BlazePose landmarks -> COCO-17, the crop around a person's box and the way back to image pixels, the
-"found" test, COCO's OKS, aggregation of per-person records and the render-cost summary.
+"found" test, COCO's OKS, mask IoU, the person-height and extremeness bands, per-group summaries with 95%
+confidence intervals (a bootstrap over scenes: the people of one scene are not independent), aggregation of
+per-person records and the render-cost summary.
 """
 
 from __future__ import annotations
@@ -80,22 +82,54 @@ def oks(predicted_xy: np.ndarray, keypoints: Sequence[float], area: float) -> fl
     return float(np.exp(-e[labelled]).mean())
 
 
+def mask_iou(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Intersection over union of two boolean masks of one shape; None when both are empty."""
+    a, b = np.asarray(a, dtype=bool), np.asarray(b, dtype=bool)
+    if a.shape != b.shape:
+        raise ValueError(f"masks differ in shape: {a.shape} vs {b.shape}")
+    union = int(np.count_nonzero(a | b))
+    return round(int(np.count_nonzero(a & b)) / union, 4) if union else None
+
+
+HEIGHT_BANDS = ((0.0, 96.0, "<96 px"), (96.0, 192.0, "96-192 px"), (192.0, math.inf, ">=192 px"))  # at 640x480
+EXTREMENESS_BANDS = ((0.0, 0.15, "0-0.15"), (0.15, 0.30, "0.15-0.30"), (0.30, 0.45, "0.30-0.45"),
+                     (0.45, 1.01, "0.45-1"))  # fmt: skip
+
+
+def band(value: float | None, bands: Sequence[tuple[float, float, str]]) -> str:
+    """The label of the band [low, high) holding ``value`` ("unknown" for None)."""
+    if value is None:
+        return "unknown"
+    return next((label for low, high, label in bands if low <= value < high), bands[-1][2])
+
+
+METRICS = ("found_share", "mean_oks_found", "oks50_share", "mean_seg_iou")
+
+
+def _metric_values(records: Sequence[dict[str, Any]]) -> dict[str, float | None]:
+    """The four per-group numbers: found share; mean OKS of found people with labelled keypoints; share of people
+    with labelled keypoints that BlazePose found with OKS >= 0.5; mean segmentation IoU of found people."""
+    found = [bool(r["found"]) for r in records]
+    oks_found = [float(r["oks"]) for r in records if r["found"] and r.get("oks") is not None]
+    labelled = [r for r in records if r.get("oks") is not None]
+    iou = [float(r["seg_iou"]) for r in records if r["found"] and r.get("seg_iou") is not None]
+    return {
+        "found_share": float(np.mean(found)) if found else None,
+        "mean_oks_found": float(np.mean(oks_found)) if oks_found else None,
+        "oks50_share": float(np.mean([bool(r["found"]) and r["oks"] >= 0.5 for r in labelled])) if labelled else None,
+        "mean_seg_iou": float(np.mean(iou)) if iou else None,
+    }
+
+
 def summarize(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """People, found share, mean OKS over found people with labelled keypoints, and mean OKS over all people
-    with labelled keypoints counting a miss as 0."""
-    people = found = 0
-    oks_found: list[float] = []
-    oks_all: list[float] = []
-    for record in records:
-        people += 1
-        found += bool(record["found"])
-        value = record.get("oks")
-        if value is not None:
-            if record["found"]:
-                oks_found.append(float(value))
-                oks_all.append(float(value))
-            else:
-                oks_all.append(0.0)
+    """People, found share, mean OKS over found people with labelled keypoints, mean OKS over all people with
+    labelled keypoints counting a miss as 0, the OKS >= 0.5 share and the mean segmentation IoU."""
+    records = list(records)
+    people = len(records)
+    found = sum(bool(r["found"]) for r in records)
+    oks_found = [float(r["oks"]) for r in records if r.get("oks") is not None and r["found"]]
+    oks_all = [float(r["oks"]) if r["found"] else 0.0 for r in records if r.get("oks") is not None]
+    values = _metric_values(records)
     return {
         "people": people,
         "found": found,
@@ -103,7 +137,42 @@ def summarize(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "oks_people": len(oks_found),
         "mean_oks_found": round(float(np.mean(oks_found)), 4) if oks_found else None,
         "mean_oks_all": round(float(np.mean(oks_all)), 4) if oks_all else None,
+        "oks50_share": None if values["oks50_share"] is None else round(values["oks50_share"], 4),
+        "mean_seg_iou": None if values["mean_seg_iou"] is None else round(values["mean_seg_iou"], 4),
     }
+
+
+def with_intervals(
+    records: Sequence[dict[str, Any]],
+    cluster: Callable[[dict[str, Any]], Any],
+    rng: np.random.Generator,
+    resamples: int = 1000,
+) -> dict[str, Any]:
+    """``summarize`` plus a 95% interval per metric (``<metric>_ci`` = [low, high]): the percentile bootstrap
+    over clusters (``cluster(record)``, e.g. the scene: its people share a world, light and camera), drawn with
+    ``rng``; also ``clusters``, their count."""
+    summary = summarize(records)
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for record in records:
+        groups.setdefault(cluster(record), []).append(record)
+    clusters = list(groups.values())
+    summary["clusters"] = len(clusters)
+    draws: dict[str, list[float]] = {m: [] for m in METRICS}
+    if clusters:
+        for _ in range(resamples):
+            picked = rng.integers(0, len(clusters), size=len(clusters))
+            sample = [r for i in picked for r in clusters[i]]
+            for metric, value in _metric_values(sample).items():
+                if value is not None:
+                    draws[metric].append(value)
+    for metric in METRICS:
+        values = draws[metric]
+        summary[f"{metric}_ci"] = (
+            [round(float(np.percentile(values, 2.5)), 4), round(float(np.percentile(values, 97.5)), 4)]
+            if len(values) >= resamples // 2 and summary[metric] is not None
+            else None
+        )
+    return summary
 
 
 def aggregate(

@@ -114,6 +114,7 @@ def test_summarize_and_aggregate() -> None:
     assert anny["people"] == 3 and anny["found"] == 2 and anny["found_share"] == pytest.approx(0.6667)
     assert anny["mean_oks_found"] == pytest.approx(0.8) and anny["oks_people"] == 1
     assert anny["mean_oks_all"] == pytest.approx(0.4)
+    assert anny["oks50_share"] == pytest.approx(0.5)  # of the two with labelled keypoints, the found 0.8 one
     assert groups["mannequin"] == {
         "people": 1,
         "found": 0,
@@ -121,11 +122,51 @@ def test_summarize_and_aggregate() -> None:
         "oks_people": 0,
         "mean_oks_found": None,
         "mean_oks_all": None,
+        "oks50_share": None,
+        "mean_seg_iou": None,
     }
     assert rm.summarize([])["found_share"] is None
     by_mode = rm.aggregate(records, lambda r: (r["mode"], r["run"]))
     table = rm.comparison_table("mode", {"pose": {"anny": by_mode[("pose", "anny")]}}, ["anny", "mannequin"])
     assert "| pose | 2 | 100% | 0.800 | - | - | - |" in table
+
+
+def test_intervals_bootstrap_over_scenes() -> None:
+    """Scenes are resampled whole: a group whose scenes all agree has a zero-width interval however many people
+    it holds; the interval of a mixed group holds its value and narrows with more scenes."""
+    same = [{"found": True, "oks": 0.9, "seg_iou": 0.8, "scene": i // 3} for i in range(30)]
+    summary = rm.with_intervals(same, lambda r: r["scene"], np.random.default_rng(0))
+    assert summary["clusters"] == 10 and summary["found_share_ci"] == [1.0, 1.0]
+    assert summary["mean_seg_iou"] == pytest.approx(0.8) and summary["oks50_share_ci"] == [1.0, 1.0]
+
+    def mixed(scenes: int) -> dict:
+        records = [{"found": s % 2 == 0, "oks": 0.7, "scene": s} for s in range(scenes) for _ in range(2)]
+        return rm.with_intervals(records, lambda r: r["scene"], np.random.default_rng(1))
+
+    small, large = mixed(20), mixed(400)
+    for summary in (small, large):
+        low, high = summary["found_share_ci"]
+        assert summary["found_share"] == pytest.approx(0.5) and low <= 0.5 <= high
+    assert (
+        large["found_share_ci"][1] - large["found_share_ci"][0]
+        < small["found_share_ci"][1] - small["found_share_ci"][0]
+    )
+    assert rm.with_intervals([], lambda r: 0, np.random.default_rng(0))["found_share_ci"] is None
+
+
+def test_mask_iou_and_bands() -> None:
+    a = np.zeros((4, 4), bool)
+    b = np.zeros((4, 4), bool)
+    a[:2] = True
+    b[1:3] = True
+    assert rm.mask_iou(a, b) == pytest.approx(4 / 12, abs=1e-4)
+    assert rm.mask_iou(np.zeros((2, 2), bool), np.zeros((2, 2), bool)) is None
+    with pytest.raises(ValueError):
+        rm.mask_iou(a, np.zeros((3, 3), bool))
+    assert [rm.band(h, rm.HEIGHT_BANDS) for h in (10, 95.9, 96, 191, 192, 480)] == [
+        "<96 px", "<96 px", "96-192 px", "96-192 px", ">=192 px", ">=192 px"
+    ]  # fmt: skip
+    assert rm.band(None, rm.EXTREMENESS_BANDS) == "unknown" and rm.band(1.0, rm.EXTREMENESS_BANDS) == "0.45-1"
 
 
 def test_cost_summary_and_table() -> None:
@@ -174,25 +215,27 @@ def test_evaluate_person_maps_a_crop_result_back(monkeypatch: pytest.MonkeyPatch
     nobody = SimpleNamespace(process=lambda crop: SimpleNamespace(pose_landmarks=None))
     missed = blazepose_eval.evaluate_person(nobody, image, ann | {"keypoints": [0.0] * 51})
     assert missed == {"crop": [70, 40, 170, 140], "labelled_keypoints": 0, "detected": False, "found": False,
-                      "oks": None, "predicted": None}  # fmt: skip
+                      "oks": None, "seg_iou": None, "predicted": None}  # fmt: skip
 
 
-def test_family_shards_render_only_that_family() -> None:
+def test_arms_interleave_their_shards_and_families_render_only_that_family() -> None:
     import bench_realism
 
     from bpgen.render.config import compose_render_config
 
-    args = bench_realism.parse_args(["--bodies", "mannequin", "--modes", "occlusion", "--families", "bridge,kick"])
+    args = bench_realism.parse_args(["--arm", "control:40:pose=everyday,mode=pose", "--arm", "default:20:mode=pose",
+                                     "--shard-images", "16", "--families", "bridge"])  # fmt: skip
     shards = bench_realism.plan_shards(args)
-    assert [(s["shard"], s["kind"], s["name"]) for s in shards] == [
-        (1, "mode", "occlusion"),
-        (102, "family", "bridge"),
-        (108, "family", "kick"),
-    ]
-    bridge = next(s for s in shards if s["name"] == "bridge")
-    config, _ = compose_render_config(["body=mannequin", *bridge["overrides"]])
-    assert config.pose.strategy_mix == {"bridge": 1.0}
-    assert config.mode.name == "pose"
+    assert [(s["arm"], s["shard"], s["images"]) for s in shards] == [
+        ("control", 0, 16), ("default", 0, 16), ("family_bridge", 0, 8), ("control", 1, 16), ("default", 1, 4),
+        ("control", 2, 8),
+    ]  # fmt: skip
+    control = compose_render_config(shards[0]["overrides"])[0]
+    assert control.pose.strategy_mix == {"everyday": 1.0} and control.mode.name == "pose"
+    bridge = compose_render_config(shards[2]["overrides"])[0]
+    assert bridge.pose.strategy_mix == {"bridge": 1.0}
+    default = bench_realism.parse_args([])
+    assert {"control", "default"} <= set(default.arms) and default.arms["control"][0] >= 100
 
 
 def test_sheet_png_is_shrunk_below_the_limit(tmp_path: Path) -> None:

@@ -177,3 +177,19 @@ def test_pose_config_names_its_templates_and_bases():
     assert share == pytest.approx(1 / 3)  # the documented default (configs/pose/mixed.yaml, README)
     only = dataclasses.asdict(pose) | {"everyday_templates": ["sit_seat/phone"], "everyday_bases": None}
     assert pose_config_from_dict(only).everyday_templates == ("sit_seat/phone",)
+
+
+@pytest.mark.anny
+def test_anny_fingers_curl_toward_the_palm():
+    from bpgen.bodies import load_body
+
+    body = load_body("anny")
+    config = compose_render_config([])[0]
+    shape = body.sample_shape(np.random.default_rng(0), config.body)
+    flat = body.pose(np.zeros((21, 3)), shape)
+    assert np.array_equal(body.pose(np.zeros((21, 3)), shape, 0.0).vertices, flat.vertices)
+    curled = body.pose(np.zeros((21, 3)), shape, 0.8)
+    moved = np.linalg.norm(curled.vertices - flat.vertices, axis=1) > 0.01
+    assert 500 < moved.sum() < 6000  # the fingers, not the arms
+    assert (curled.vertices[moved, 2] - flat.vertices[moved, 2]).mean() < -0.01  # palms face down in the T-pose
+    assert np.allclose(curled.joints, flat.joints) and np.allclose(curled.keypoints, flat.keypoints, atol=1e-3)

@@ -216,11 +216,13 @@ class AnnyBody:
             "bmi": float(measures["bmi"][0]),
         }
 
-    def _skin(self, body_pose: np.ndarray, values: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    def _skin(
+        self, body_pose: np.ndarray, values: tuple[float, ...], finger_curl: float = 0.0
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Posed vertices [V,3] and bone heads [B,3] (pelvis at the origin)."""
         torch = self._torch
         heads = self._rest(values)["heads"]
-        local = self.joint_map.local_rotations(body_pose, heads)
+        local = self.joint_map.local_rotations(body_pose, heads, finger_curl)
         transforms = np.repeat(np.eye(4)[None], len(local), axis=0)
         transforms[:, :3, :3] = local
         with torch.no_grad():
@@ -257,9 +259,9 @@ class AnnyBody:
         direction = direction / np.linalg.norm(direction)
         return float(max(((vertices - named["Head"]) @ direction).max() * 0.75, 0.03))
 
-    def pose(self, body_pose: np.ndarray, shape: BodyShape) -> PosedBody:
+    def pose(self, body_pose: np.ndarray, shape: BodyShape, finger_curl: float = 0.0) -> PosedBody:
         values = tuple(np.asarray(shape.values, np.float64).tolist())
-        vertices, bones = self._skin(body_pose, values)
+        vertices, bones = self._skin(body_pose, values, finger_curl)
         named = self._named(bones)
         points = self._regressor @ vertices
         radii, head = self._fit(values)

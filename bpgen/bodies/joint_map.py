@@ -104,6 +104,13 @@ REST_SEGMENTS = tuple(
 )
 
 
+# A relaxed hand: flexion of each finger joint at finger_curl = 1 (knuckle, middle, end joint), degrees; the thumb
+# bends by THUMB_SHARE of that. The sampler's T-pose has the palms down, so fingers curl toward -z.
+FINGER_FLEXION_DEG = {1: 45.0, 2: 60.0, 3: 35.0}
+THUMB_SHARE = 0.35
+PALM_NORMAL_T_POSE = np.array([0.0, 0.0, -1.0])  # anny axes
+
+
 def smpl_global_rotations(body_pose: np.ndarray) -> np.ndarray:
     """[22,3,3] global rotations of the SMPL-X joints (pelvis = identity) from ``body_pose`` [21,3] axis-angle."""
     local = np.concatenate([np.eye(3)[None], axis_angle_to_matrix(np.asarray(body_pose, np.float64).reshape(21, 3))])
@@ -140,6 +147,18 @@ class JointMap:
             for n in self.labels
         ]
         self.joint_bone_indices = np.array([self.index[JOINT_BONES[j]] for j in SMPL_JOINTS])
+        # finger bone -> (phalanx 1-3, thumb?, bone whose head starts its direction, bone whose head ends it, wrist)
+        self.fingers: dict[int, tuple[int, bool, int, int, int]] = {}
+        for name, i in self.index.items():
+            if name.startswith("finger") and "-" in name:
+                digit, rest = name[len("finger") :].split("-", 1)
+                phalanx, side = int(rest[0]), rest.split(".")[-1]
+                ends = (name, name.replace(f"-{phalanx}", f"-{phalanx + 1}"))
+                if ends[1] not in self.index:  # the last phalanx keeps the direction of the one before
+                    ends = (name.replace(f"-{phalanx}", f"-{phalanx - 1}"), name)
+                if all(e in self.index for e in ends):
+                    start, end = (self.index[e] for e in ends)
+                    self.fingers[i] = (phalanx, digit == "1", start, end, self.index[f"wrist.{side}"])
 
     def rest_corrections(self, rest_heads: np.ndarray) -> np.ndarray:
         """[B,3,3] per-bone rest correction C (identity except the arm and leg segments)."""
@@ -151,8 +170,19 @@ class JointMap:
                 corrections[self.index[bone]] = correction
         return corrections
 
-    def global_rotations(self, body_pose: np.ndarray, rest_heads: np.ndarray) -> np.ndarray:
-        """[B,3,3] anny global rotations (world axes, relative to anny's rest) for an SMPL-X ``body_pose``."""
+    def finger_flexion(self, bone: int, rest_heads: np.ndarray, corrections: np.ndarray, curl: float) -> np.ndarray:
+        """The rotation (anny's rest axes) that bends finger ``bone`` toward its palm by ``curl`` of a relaxed hand."""
+        phalanx, thumb, start, end, wrist = self.fingers[bone]
+        direction = rest_heads[end] - rest_heads[start]
+        palm = corrections[wrist].T @ PALM_NORMAL_T_POSE  # the palm's normal in anny's rest
+        axis = np.cross(direction, palm)
+        axis = axis / max(float(np.linalg.norm(axis)), 1e-9)
+        angle = np.deg2rad(FINGER_FLEXION_DEG[phalanx]) * curl * (THUMB_SHARE if thumb else 1.0)
+        return axis_angle_to_matrix(axis * angle)[0]
+
+    def global_rotations(self, body_pose: np.ndarray, rest_heads: np.ndarray, finger_curl: float = 0.0) -> np.ndarray:
+        """[B,3,3] anny global rotations (world axes, relative to anny's rest) for an SMPL-X ``body_pose``, the
+        fingers bent by ``finger_curl`` (0 = flat, 1 = a relaxed hand's full curl)."""
         smpl = smpl_global_rotations(body_pose)
         local = np.concatenate(
             [np.eye(3)[None], axis_angle_to_matrix(np.asarray(body_pose, np.float64).reshape(21, 3))]
@@ -163,6 +193,8 @@ class JointMap:
             driver = self.driver[b]
             if driver is None:
                 world[b] = np.eye(3) if parent < 0 else world[parent]
+                if finger_curl and b in self.fingers:
+                    world[b] = world[b] @ self.finger_flexion(b, rest_heads, corrections, finger_curl)
                 continue
             joint, share = driver
             parent_joint = SMPL_PARENTS[joint]
@@ -170,9 +202,9 @@ class JointMap:
             world[b] = SMPL_TO_ANNY @ smpl_rotation @ SMPL_TO_ANNY.T @ corrections[b]
         return world
 
-    def local_rotations(self, body_pose: np.ndarray, rest_heads: np.ndarray) -> np.ndarray:
+    def local_rotations(self, body_pose: np.ndarray, rest_heads: np.ndarray, finger_curl: float = 0.0) -> np.ndarray:
         """[B,3,3] anny "local-ref" rotations: parent^-1 @ child of ``global_rotations``."""
-        world = self.global_rotations(body_pose, rest_heads)
+        world = self.global_rotations(body_pose, rest_heads, finger_curl)
         local = world.copy()
         has_parent = self.parents >= 0
         parents = self.parents[has_parent]

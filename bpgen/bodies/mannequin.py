@@ -75,7 +75,8 @@ class MannequinBody:
         """The mannequin wears nothing: its random material comes from the scene plan."""
         return posed
 
-    def pose(self, body_pose: np.ndarray, shape: BodyShape) -> PosedBody:
+    def pose(self, body_pose: np.ndarray, shape: BodyShape, finger_curl: float = 0.0) -> PosedBody:
+        """``finger_curl`` is ignored: the mannequin's hands are mittens."""
         model = self._model
         landmarks = self.landmark_vertices
         model.reshape(np.asarray(shape.values, np.float32))

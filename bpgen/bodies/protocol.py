@@ -163,9 +163,10 @@ class Body(Protocol):
         """Draw who the person is (shape coefficients and attributes)."""
         ...
 
-    def pose(self, body_pose: np.ndarray, shape: BodyShape) -> PosedBody:
-        """Pose with SMPL-X ``body_pose`` [21,3] axis-angle (``bpgen.poses.joints`` conventions); Z-up, pelvis
-        at 0. The undressed body: what collision tests look at."""
+    def pose(self, body_pose: np.ndarray, shape: BodyShape, finger_curl: float = 0.0) -> PosedBody:
+        """Pose with SMPL-X ``body_pose`` [21,3] axis-angle (``bpgen.poses.joints`` conventions) and the fingers
+        bent by ``finger_curl`` (0 flat, 1 a relaxed hand's full curl; a model without fingers ignores it);
+        Z-up, pelvis at 0. The undressed body: what collision tests look at."""
         ...
 
     def dress(self, posed: PosedBody, shape: BodyShape, look: Look | None) -> PosedBody:

@@ -10,7 +10,8 @@ own skeleton (``bpgen.poses.skeleton``): planted soles flat on one floor plane, 
 it, the torso within ~10 degrees of vertical for upright bases (a small tilt of the whole body is solved too),
 and hands on their targets on the body (two-bone IK of shoulder and elbow: a hand on the hip, forearms across
 the chest, a phone held in front of the chest). Contacts a gesture makes on purpose are the capsule pairs the
-self-collision test allows for that template. The pose is mirrored left/right with probability 1/2.
+self-collision test allows for that template. The pose is mirrored left/right with probability 1/2 (before
+solving: a body's two sides differ a little), and the fingers curl as a relaxed hand's do.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ Euler = tuple[Angle, Angle, Angle]
 NORMAL = limits_array("normal")
 EXTREME = limits_array("extreme")
 JITTER_DEG = 3.0
+FINGER_CURL = (0.35, 0.8)  # relaxed hands: fingers a little to clearly bent (bpgen.bodies.joint_map)
 SEAT_MIX = {"chair": 2.0, "bench": 1.5, "stool": 1.0, "step": 1.0, "box": 0.5}
 assert set(SEAT_MIX) == set(SEAT_KINDS)
 
@@ -440,6 +442,7 @@ class EverydayPose:
     contacts: tuple[tuple[str, str], ...]
     seat: str | None
     planted: tuple[str, ...]  # feet flat on the floor (after mirroring)
+    finger_curl: float  # 0 flat hands, 1 a relaxed hand's full curl
 
 
 BASE_WEIGHTS = {name: b.weight for name, b in BASES.items()}
@@ -488,9 +491,9 @@ def sample_everyday(
     orientation = "upright" if solved_tilt else "lying" if base.lying else "support"
     tilt: np.ndarray | None = root if solved_tilt else LYING.get(base.lying or "")
     seat = choose(rng, SEAT_MIX) if base.seat else None
-    return EverydayPose(
-        name, euler, tilt, orientation, base.support, base.contacts + gesture.contacts, seat, base.planted
-    )
+    curl = float(rng.uniform(*FINGER_CURL))
+    contacts = base.contacts + gesture.contacts
+    return EverydayPose(name, euler, tilt, orientation, base.support, contacts, seat, base.planted, curl)
 
 
 def _with_relaxed_arms(gesture: Gesture, relaxed: Gesture) -> Gesture:

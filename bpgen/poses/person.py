@@ -100,7 +100,7 @@ def sample_person(
             everyday_bases=config.everyday_bases,
             everyday_templates=config.everyday_templates,
         )
-        local = body.pose(angles.body_pose, shape)
+        local = body.pose(angles.body_pose, shape, angles.finger_curl)
         if self_collisions(local.capsules, allowed_contacts(angles.contacts), config.self_collision_shrink):
             continue
         rotation, mode = body_orientation(

@@ -34,6 +34,7 @@ class JointAngles:
     contacts: tuple[tuple[str, str], ...] = ()  # capsule pairs allowed to touch (bodies' CAPSULE_NAMES)
     seat: str | None = None  # a seat kind of bpgen.poses.seat the person sits on
     planted: tuple[str, ...] = ()  # feet whose soles the pose puts flat on the floor ("L", "R")
+    finger_curl: float = 0.0  # 0 flat hands (the T-pose's), 1 a relaxed hand's full curl
 
     @property
     def body_pose(self) -> np.ndarray:
@@ -130,6 +131,7 @@ def sample_joint_angles(
             pose.contacts,
             pose.seat,
             pose.planted,
+            pose.finger_curl,
         )
     if strategy == "uniform":
         return JointAngles(strategy, sample_uniform(rng), "mixed", (), 0.0)

@@ -150,11 +150,33 @@ def fit_seat(rng: np.random.Generator, posed: PosedBody, kind: str) -> Seat | No
     half_width = float(np.abs(v[over]).max()) + rng.uniform(0.03, 0.08)
     center_u = (front + rear) / 2.0
     origin = pelvis[:2] + center_u * forward
-    parts = _parts(rng, kind, origin, forward, lateral, yaw, (front - rear) / 2.0, half_width, top)
-    seat = Seat(kind, top, parts, lift)
+    shape = _parts(rng, kind, origin, forward, lateral, yaw, (front - rear) / 2.0, half_width, top)
+    seat = Seat(kind, top, shape, lift)
+    raised = sitting + np.array([0.0, 0.0, lift])
+    gap = seat.gap(raised)  # a round or narrower top may miss the lowest point: raise it to what it is under
+    if gap > 0.0:
+        if gap == float("inf") or top + gap > SEAT_HEIGHT_M[1]:
+            return None
+        seat = Seat(kind, top + gap, _resized(shape, top, top + gap), lift)
     if seat.intersects(posed.vertices + np.array([0.0, 0.0, lift])):
         return None
     return seat
+
+
+def _resized(parts: tuple[SeatPart, ...], top: float, new_top: float) -> tuple[SeatPart, ...]:
+    """The same seat with its top at ``new_top``: parts reaching the floor stretch, parts above it move up."""
+    out = []
+    for part in parts:
+        x, y, z = part.center
+        hx, hy, hz = part.half_extents
+        if z - hz <= 1e-6 and z + hz >= top - 0.1:  # a leg, post or solid seat: stretch with the seat's top
+            scale = 1.0 + (new_top - top) / max(2.0 * hz, 1e-9)
+            out.append(replace(part, center=(x, y, z * scale), half_extents=(hx, hy, hz * scale)))
+        elif z - hz <= 1e-6:  # a stool's foot stays on the floor
+            out.append(part)
+        else:  # the board and the backrest
+            out.append(replace(part, center=(x, y, z + new_top - top)))
+    return tuple(out)
 
 
 def _parts(
