@@ -241,3 +241,37 @@ def test_occlusion_mode_hides_people_behind_others_and_occluders(occlusion_shard
     persons = [p for f in frames for p in f["persons"]]
     assert min(p["visib_fract"] for p in persons) < 0.8
     assert any(v == 1 for p in persons for v in p["keypoints_visibility"])
+
+
+@pytest.fixture(scope="module")
+def seated_shard(tmp_path_factory) -> Path:
+    """People sitting on seats (everyday template sit_seat), PNG images."""
+    run_dir = tmp_path_factory.mktemp("seated")
+    render(run_dir, 0, 2, "pose=everyday", "pose.everyday_templates=[sit_seat/relaxed,sit_seat/phone]",
+           "mode.people=[2,2]", "scene.distractors=[0,0]", "scene.walls=[0,0]", "resolution=[160,120]",
+           "image_format=png")  # fmt: skip
+    return layout.shard_dir(run_dir, 0)
+
+
+def test_seats_are_labelled_as_background_and_templates_are_recorded(seated_shard):
+    """A seat is category 0: a seated person's visible mask stays inside the projection of its own mesh (a seat
+    pixel in it would lie outside), and frames.jsonl and coco.json name the seat and the template."""
+    coco = coco_of(seated_shard)
+    templates = {ann["pose_template"] for ann in coco["annotations"]}
+    assert templates and templates <= {"sit_seat/relaxed", "sit_seat/phone"}
+    assert {ann["pose_strategy"] for ann in coco["annotations"]} == {"everyday"}
+    persons = [p for f in frames_of(seated_shard) for p in f["persons"]]
+    assert persons and all(p["seat"] in {"chair", "stool", "bench", "box", "step"} for p in persons)
+    by_id = {ann["id"]: ann for ann in coco["annotations"]}
+    checked = 0
+    for person in persons:
+        if person["annotation_id"] is None or person["px_count_visib"] < 30:
+            continue
+        rle = person["segmentation_amodal"]
+        amodal = mask_utils.decode(dict(rle, counts=rle["counts"].encode())).astype(bool)
+        ann_rle = by_id[person["annotation_id"]]["segmentation"]
+        visible = mask_utils.decode(dict(ann_rle, counts=ann_rle["counts"].encode())).astype(bool)
+        outside = np.count_nonzero(visible & ~amodal) / np.count_nonzero(visible)
+        assert outside < 0.03, f"{outside:.1%} of {person['name']}'s visible mask lies off its own mesh"
+        checked += 1
+    assert checked >= 1

@@ -64,7 +64,8 @@ def centre(joint: str, x: Angle = None, y: Angle = None, z: Angle = None) -> dic
 
 @dataclass(frozen=True)
 class HandTarget:
-    """A hand's palm placed on ``anchor`` (see ``ANCHORS``); ``hand`` is "L" or "R"."""
+    """A hand's palm placed on ``anchor`` (a name ``_anchor`` knows: hip, pocket, lap, knee, other_upper_arm,
+    beside_head, reach, point, phone, tray); ``hand`` is "L" or "R"."""
 
     hand: str
     anchor: str
@@ -77,7 +78,7 @@ class Base:
     name: str
     joints: dict[str, Euler]
     gestures: tuple[str, ...]
-    stance: str  # "standing" | "seated" | "crouched" | "ground" | "lying": which relaxed arms fit
+    stance: str  # a key of RELAXED: which relaxed arms fit (standing, seated, cross_legged, kneeling, ...)
     planted: tuple[str, ...] = ()  # feet whose soles are flat on the floor ("L", "R")
     knee_down: tuple[str, ...] = ()  # sides whose knee and toes rest on the floor
     heels_up: bool = False  # planted feet stand on their balls and toes (a deep squat)
