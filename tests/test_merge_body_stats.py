@@ -85,6 +85,19 @@ def test_person_histograms_bin_values_and_count_unknowns():
     assert h["garments"] == {g: int(g in worn) for g in GARMENTS} | {"other": 1, "unknown": 2}  # [] is known
 
 
+def test_pose_strategy_and_template_shares_are_counted():
+    stats = DatasetStats()
+    poses = [("everyday", "sit_seat/phone"), ("everyday", "walk/relaxed"), ("everyday", "walk/relaxed"),
+             ("bridge", None), ("extreme", None), ("everyday", "dance/solo")]  # fmt: skip
+    stats.add_image([annotation({"pose_strategy": s, "pose_template": t}) for s, t in poses] + [annotation(OLD)], [])
+    h = stats.as_dict()
+    assert h["pose_strategy"]["everyday"] == 4 and h["pose_strategy"]["bridge"] == 1
+    assert h["pose_strategy"]["extreme"] == 1 and h["pose_strategy"]["unknown"] == 1
+    assert h["pose_template"]["walk/relaxed"] == 2 and h["pose_template"]["sit_seat/phone"] == 1
+    assert h["pose_template"]["other"] == 1  # a template this version does not know
+    assert h["pose_template"]["unknown"] == 3  # other strategies, and a shard from before templates
+
+
 def test_person_histograms_have_a_fixed_size_and_an_empty_shard_counts_nothing():
     empty = DatasetStats().as_dict()
     built = StatsBuilder().build().as_dict()
