@@ -148,7 +148,7 @@ def test_rendered_silhouette_matches_the_projected_mesh(single_person_shard):
     checked = 0
     for frame in frames:
         for person in frame["persons"]:
-            if person["truncation"] > 0 or person["px_count_visib"] < 50:
+            if person["px_count_visib"] < 50:  # a person partly outside the image is cut alike in both masks
                 continue
             amodal = mask_utils.decode(
                 dict(person["segmentation_amodal"], counts=person["segmentation_amodal"]["counts"].encode())
