@@ -394,7 +394,7 @@ def markdown(results: dict[str, Any], arms: list[str]) -> str:
     for name, (title, _) in GROUPINGS.items():
         parts += ["", group_table(title, results[name], arms)]
     reference = "default" if "default" in results["cost"] else None
-    parts += ["", cost_table(results["cost"], reference)]
+    parts += ["", cost_table(results["cost"], reference, label="arm")]
     return "\n".join(parts)
 
 

@@ -147,10 +147,12 @@ def with_intervals(
     cluster: Callable[[dict[str, Any]], Any],
     rng: np.random.Generator,
     resamples: int = 1000,
+    min_clusters: int = 5,
 ) -> dict[str, Any]:
     """``summarize`` plus a 95% interval per metric (``<metric>_ci`` = [low, high]): the percentile bootstrap
     over clusters (``cluster(record)``, e.g. the scene: its people share a world, light and camera), drawn with
-    ``rng``; also ``clusters``, their count."""
+    ``rng``; also ``clusters``, their count. With fewer than ``min_clusters`` clusters there is no interval
+    (None): a bootstrap of one or two scenes would claim a certainty it does not have."""
     summary = summarize(records)
     groups: dict[Any, list[dict[str, Any]]] = {}
     for record in records:
@@ -169,7 +171,7 @@ def with_intervals(
         values = draws[metric]
         summary[f"{metric}_ci"] = (
             [round(float(np.percentile(values, 2.5)), 4), round(float(np.percentile(values, 97.5)), 4)]
-            if len(values) >= resamples // 2 and summary[metric] is not None
+            if len(values) >= resamples // 2 and summary[metric] is not None and len(clusters) >= min_clusters
             else None
         )
     return summary
@@ -242,10 +244,11 @@ def comparison_table(title: str, groups: dict[str, dict[str, dict[str, Any]]], b
     return "\n".join(lines)
 
 
-def cost_table(costs: dict[str, dict[str, Any]], reference: str | None = None) -> str:
-    """Markdown table of ``cost_summary`` per body; with ``reference`` (a body) a column of s/image ratios."""
+def cost_table(costs: dict[str, dict[str, Any]], reference: str | None = None, label: str = "body") -> str:
+    """Markdown table of ``cost_summary`` per body (or arm: ``label``); with ``reference`` (one of them) a column
+    of s/image ratios."""
     lines = [
-        "| body | images | scenes | build s/scene | render s/image | s/image (build+render) | ratio | "
+        f"| {label} | images | scenes | build s/scene | render s/image | s/image (build+render) | ratio | "
         "build / render | build / render at 8 frames/scene |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]

@@ -152,6 +152,8 @@ def test_intervals_bootstrap_over_scenes() -> None:
         < small["found_share_ci"][1] - small["found_share_ci"][0]
     )
     assert rm.with_intervals([], lambda r: 0, np.random.default_rng(0))["found_share_ci"] is None
+    few = rm.with_intervals(same[:12], lambda r: r["scene"], np.random.default_rng(0))  # 4 scenes: no interval
+    assert few["clusters"] == 4 and few["found_share_ci"] is None and few["found_share"] == 1.0
 
 
 def test_mask_iou_and_bands() -> None:
