@@ -56,6 +56,8 @@ NOISE = re.compile(  # TensorFlow Lite / absl / protobuf start-up chatter of the
     r"^(W0000|I0000|INFO: Created TensorFlow|WARNING: All log messages|.*GetPrototype|\s+warnings\.warn)"
 )
 GROUPINGS = {  # results key -> (table title, record -> group)
+    "per_pose_kind": ("pose kind", lambda r: "everyday" if r["strategy"] == "everyday" else "random/extreme/acrobatic"),
+    "per_strategy": ("pose strategy", lambda r: r["strategy"]),
     "per_pose": ("pose strategy or everyday template", lambda r: r.get("template") or r["strategy"]),
     "per_everyday_base": ("everyday base", lambda r: r["template"].split("/")[0] if r.get("template") else None),
     "per_mode": ("mode", lambda r: r["mode"]),
