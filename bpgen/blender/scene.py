@@ -117,7 +117,8 @@ class BlenderScene:
         scene = bpy.context.scene
         scene.render.threads_mode = "FIXED"
         scene.render.threads = render_threads(config.threads)
-        # frames of a scene differ only by camera: keep Cycles' synced scene (BVH, shaders) between them
+        # frames of a scene differ only by camera: keep Cycles' synced scene (BVH, shaders) between them;
+        # ``build`` frees it between scenes
         scene.render.use_persistent_data = True
         found = available_devices()
         backend = next((b for b in GPU_TYPES[config.device] if b in found), None)
@@ -153,6 +154,11 @@ class BlenderScene:
         bproc.clean_up(clean_up_camera=False)
         bproc.utility.reset_keyframes()
         bpy.context.scene.cycles.seed = plan.cycles_seed
+        # a scene's frames share Cycles' persistent data, scenes do not: turning it off frees the previous
+        # scene's session (BVH, shaders, light tree), so a scene renders the same pixels whatever was rendered
+        # before it in this process (a resumed shard equals an uninterrupted one)
+        bpy.context.scene.render.use_persistent_data = False
+        bpy.context.scene.render.use_persistent_data = True
         for i, (person, material) in enumerate(zip(plan.people, plan.person_materials, strict=True)):
             if person.look is not None and person.posed.surface is not None:
                 add_person_mesh(person_name(i), person.posed, person.look)  # skin, eyes, hair, clothes
