@@ -125,20 +125,17 @@ def summarize(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """People, found share, mean OKS over found people with labelled keypoints, mean OKS over all people with
     labelled keypoints counting a miss as 0, the OKS >= 0.5 share and the mean segmentation IoU."""
     records = list(records)
-    people = len(records)
-    found = sum(bool(r["found"]) for r in records)
-    oks_found = [float(r["oks"]) for r in records if r.get("oks") is not None and r["found"]]
+    values = {k: None if v is None else round(v, 4) for k, v in _metric_values(records).items()}
     oks_all = [float(r["oks"]) if r["found"] else 0.0 for r in records if r.get("oks") is not None]
-    values = _metric_values(records)
     return {
-        "people": people,
-        "found": found,
-        "found_share": round(found / people, 4) if people else None,
-        "oks_people": len(oks_found),
-        "mean_oks_found": round(float(np.mean(oks_found)), 4) if oks_found else None,
+        "people": len(records),
+        "found": sum(bool(r["found"]) for r in records),
+        "found_share": values["found_share"],
+        "oks_people": sum(1 for r in records if r["found"] and r.get("oks") is not None),
+        "mean_oks_found": values["mean_oks_found"],
         "mean_oks_all": round(float(np.mean(oks_all)), 4) if oks_all else None,
-        "oks50_share": None if values["oks50_share"] is None else round(values["oks50_share"], 4),
-        "mean_seg_iou": None if values["mean_seg_iou"] is None else round(values["mean_seg_iou"], 4),
+        "oks50_share": values["oks50_share"],
+        "mean_seg_iou": values["mean_seg_iou"],
     }
 
 

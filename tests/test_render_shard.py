@@ -31,6 +31,17 @@ def render(run_dir: Path, shard: int, images: int, *overrides: str, wait: bool =
     return result
 
 
+def kill_after_first_scene(process: subprocess.Popen, run_dir: Path, shard: int) -> None:
+    """SIGKILL a rendering shard's process group once its first scene is checkpointed."""
+    checkpoint = layout.scene_checkpoint(layout.temp_dir(run_dir, shard), 0)
+    deadline = time.time() + 300
+    while not checkpoint.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert checkpoint.exists(), "the first scene never finished"
+
+
 @pytest.fixture(scope="module")
 def occlusion_shard(tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("run")
@@ -174,14 +185,7 @@ def test_done_shard_is_skipped(occlusion_shard):
 
 
 def test_killed_shard_is_not_done_and_a_rerun_completes_it(occlusion_shard, tmp_path):
-    process = render(tmp_path, 1, 4, "mode=occlusion", wait=False)
-    checkpoint = layout.scene_checkpoint(layout.temp_dir(tmp_path, 1), 0)
-    deadline = time.time() + 300
-    while not checkpoint.exists() and time.time() < deadline and process.poll() is None:
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    assert checkpoint.exists(), "the first scene never finished"
+    kill_after_first_scene(render(tmp_path, 1, 4, "mode=occlusion", wait=False), tmp_path, 1)
     shard = layout.shard_dir(tmp_path, 1)
     assert not (shard / layout.DONE).exists()
     result = render(tmp_path, 1, 4, "mode=occlusion")
@@ -289,13 +293,7 @@ def test_a_resumed_shard_has_the_pixels_of_an_uninterrupted_one(tmp_path):
         render_command(resumed_run, 3, 4, *settings), cwd=ROOT, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
-    checkpoint = layout.scene_checkpoint(layout.temp_dir(resumed_run, 3), 0)
-    deadline = time.time() + 300
-    while not checkpoint.exists() and time.time() < deadline and process.poll() is None:
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    assert checkpoint.exists(), "the first scene never finished"
+    kill_after_first_scene(process, resumed_run, 3)
     result = run_render(resumed_run, 3, 4, *settings)
     assert result.returncode == 0 and "resumed" in result.stderr, result.stderr
     whole, resumed = layout.shard_dir(whole_run, 3) / layout.IMAGES, layout.shard_dir(resumed_run, 3) / layout.IMAGES

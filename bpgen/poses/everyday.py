@@ -21,9 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from bpgen.bodies import CAPSULE_NAMES
 from bpgen.choice import choose
 from bpgen.geometry.keypoints import BODY_JOINTS
 from bpgen.geometry.rotations import rot_x, rot_y
+from bpgen.poses.angles import JointAngles
 from bpgen.poses.joints import joint_index, limits_array, mirror_name
 from bpgen.poses.seat import SEAT_KINDS
 from bpgen.poses.skeleton import JOINT, Kinematics, Skeleton, solve_bounded
@@ -267,9 +269,11 @@ def _anchor(skeleton: Skeleton, k: Kinematics, name: str, hand: str) -> np.ndarr
         skeleton.scale,
         skeleton.radii,
     )
-    thigh, arm = 11 if s == "L" else 14, 8 if s == "L" else 5  # own thigh, other upper arm (CAPSULES order)
+    thigh, arm = CAPSULE_NAMES.index(f"{s}_thigh"), CAPSULE_NAMES.index(f"{o}_upper_arm")
     if name == "hip":
-        return k.positions[JOINT[f"{s}_Hip"]] + k.rotations[0] @ np.array([sign * (r[0] + 0.02), 0.0, 0.07 * scale])
+        return k.positions[JOINT[f"{s}_Hip"]] + k.rotations[0] @ np.array(
+            [sign * (r[CAPSULE_NAMES.index("pelvis")] + 0.02), 0.0, 0.07 * scale]
+        )
     if name == "pocket":
         return k.point(f"{s}_Hip", _offset(skeleton, f"{s}_Hip", f"{s}_Knee", 0.18, r[thigh] + 0.02)
                        + np.array([sign * 0.03 * scale, 0.0, 0.0]))  # fmt: skip
@@ -427,23 +431,8 @@ LYING = {
     "back": rot_x(-np.pi / 2),
     "front": rot_x(np.pi / 2),
     "side": rot_y(-np.pi / 2),
-    "side_mirrored": rot_y(np.pi / 2),
 }
-
-
-@dataclass(frozen=True)
-class EverydayPose:
-    """A solved everyday pose in the body frame."""
-
-    template: str
-    euler: np.ndarray
-    tilt: np.ndarray | None  # the body's tilt; None: orient on ``support``
-    orientation: str
-    support: tuple[str, ...]
-    contacts: tuple[tuple[str, str], ...]
-    seat: str | None
-    planted: tuple[str, ...]  # feet flat on the floor (after mirroring)
-    finger_curl: float  # 0 flat hands, 1 a relaxed hand's full curl
+MIRROR = np.diag([-1.0, 1.0, 1.0])  # the body frame's left-right reflection
 
 
 BASE_WEIGHTS = {name: b.weight for name, b in BASES.items()}
@@ -454,7 +443,7 @@ def sample_everyday(
     skeleton: Skeleton,
     bases: dict[str, float] | None = None,
     templates: tuple[str, ...] = (),
-) -> EverydayPose:
+) -> JointAngles:
     """Draw a template (a base from ``bases`` weights, default ``BASE_WEIGHTS``, then one of its gestures; or
     one of ``templates``, "<base>/<gesture>", uniformly), its angles, and solve its constraints on ``skeleton``;
     mirrored with probability 1/2."""
@@ -474,7 +463,8 @@ def sample_everyday(
     if gesture_name != "relaxed":
         joints = _overlay(joints, gesture.joints)
     name = f"{base.name}/{gesture_name}"
-    if rng.uniform() < 0.5:  # mirrored before solving: a body's two sides differ a little
+    mirrored = rng.uniform() < 0.5
+    if mirrored:  # mirrored before solving: a body's two sides differ a little
         base, gesture, joints = (
             _mirrored(base),
             _mirrored(gesture),
@@ -490,11 +480,15 @@ def sample_everyday(
         raise RuntimeError(f"everyday template {name}: constraints not met in {DRAWS} draws")
     solved_tilt = bool(base.planted or base.knee_down or base.upright)
     orientation = "upright" if solved_tilt else "lying" if base.lying else "support"
-    tilt: np.ndarray | None = root if solved_tilt else LYING.get(base.lying or "")
+    tilt: np.ndarray | None = root if solved_tilt else None
+    if base.lying:
+        tilt = MIRROR @ LYING[base.lying] @ MIRROR if mirrored else LYING[base.lying]
     seat = choose(rng, SEAT_MIX) if base.seat else None
     curl = float(rng.uniform(*FINGER_CURL))
     contacts = base.contacts + gesture.contacts
-    return EverydayPose(name, euler, tilt, orientation, base.support, contacts, seat, base.planted, curl)
+    return JointAngles(
+        "everyday", euler, orientation, base.support, 0.0, name, tilt, contacts, seat, base.planted, curl
+    )
 
 
 def _with_relaxed_arms(gesture: Gesture, relaxed: Gesture) -> Gesture:
@@ -523,10 +517,5 @@ def _mirrored(template: Base | Gesture) -> Any:
         planted=tuple(_other(s) for s in template.planted),
         knee_down=tuple(_other(s) for s in template.knee_down),
         support=tuple(mirror_name(s) for s in template.support),
-        lying=None
-        if template.lying is None
-        else f"{template.lying}_mirrored"
-        if template.lying == "side"
-        else template.lying,
         contacts=contacts,
     )

@@ -13,13 +13,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bpgen.bodies import PosedBody
+from bpgen.bodies import CAPSULE_NAMES, PosedBody
 from bpgen.geometry.collision import Capsules, segment_distances
 
 SEAT_KINDS = ("chair", "stool", "bench", "box", "step")
 SEAT_HEIGHT_M = (0.30, 0.65)  # seat tops outside this range are refused
 LIFTED_HEIGHT_M = (0.30, 0.45)  # where a body too short for a seat is lifted to, feet dangling
-SITTING_CAPSULES = (0, 11, 14)  # pelvis and thighs: what rests on the seat (bodies' CAPSULES order)
+SITTING_CAPSULES = tuple(CAPSULE_NAMES.index(n) for n in ("pelvis", "L_thigh", "R_thigh"))  # what rests on a seat
 TOP_TOLERANCE_M = 0.012  # body points this far into the seat's top are resting on it, not in it
 
 
@@ -39,15 +39,19 @@ class SeatPart:
         d = np.asarray(points, np.float64) - np.array(self.center)
         return np.stack([c * d[:, 0] + s * d[:, 1], -s * d[:, 0] + c * d[:, 1], d[:, 2]], axis=1)
 
+    def over(self, points: np.ndarray) -> np.ndarray:
+        """[N] whether each point lies above or below the part's footprint."""
+        p = self.local(points)
+        hx, hy, _ = self.half_extents
+        if self.shape == "CYLINDER":
+            return p[:, 0] ** 2 + p[:, 1] ** 2 < hx * hx
+        return (np.abs(p[:, 0]) < hx) & (np.abs(p[:, 1]) < hy)
+
     def contains(self, points: np.ndarray, top_tolerance: float = 0.0) -> np.ndarray:
         """[N] whether each point lies inside the part (its top face lowered by ``top_tolerance``)."""
-        p = self.local(points)
-        hx, hy, hz = self.half_extents
-        below_top = p[:, 2] < hz - top_tolerance
-        inside_z = (p[:, 2] > -hz) & below_top
-        if self.shape == "CYLINDER":
-            return inside_z & (p[:, 0] ** 2 + p[:, 1] ** 2 < hx * hx)
-        return inside_z & (np.abs(p[:, 0]) < hx) & (np.abs(p[:, 1]) < hy)
+        z = self.local(points)[:, 2]
+        hz = self.half_extents[2]
+        return (z > -hz) & (z < hz - top_tolerance) & self.over(points)
 
     def bounding_capsule(self) -> tuple[np.ndarray, np.ndarray, float]:
         """End points and radius of a capsule around the part, along its longest axis."""
@@ -94,16 +98,10 @@ class Seat:
     def gap(self, points: np.ndarray) -> float:
         """Height of the lowest of ``points`` over the seat's top part above that part's top face."""
         top = self.parts[0]
-        p = top.local(points)
-        hx, hy, hz = top.half_extents
-        over = (
-            (p[:, 0] ** 2 + p[:, 1] ** 2 < hx * hx)
-            if top.shape == "CYLINDER"
-            else ((np.abs(p[:, 0]) < hx) & (np.abs(p[:, 1]) < hy))
-        )
+        over = top.over(points)
         if not over.any():
             return float("inf")
-        return float(p[over, 2].min() - hz)
+        return float(top.local(points[over])[:, 2].min() - top.half_extents[2])
 
 
 def _sitting_points(posed: PosedBody) -> np.ndarray:
@@ -131,7 +129,7 @@ def fit_seat(rng: np.random.Generator, posed: PosedBody, kind: str) -> Seat | No
     sitting = _sitting_points(posed)
     u = (sitting[:, :2] - pelvis[:2]) @ forward
     v = (sitting[:, :2] - pelvis[:2]) @ lateral
-    shin_radius = float(posed.capsules.r[12])
+    shin_radius = float(posed.capsules.r[CAPSULE_NAMES.index("L_shin")])
     front = float(((knees[:, :2] - pelvis[:2]) @ forward).min()) - shin_radius - rng.uniform(0.03, 0.08)
     rear = float(u.min()) - rng.uniform(0.0, 0.06)
     if front - rear < 0.12:
