@@ -24,6 +24,7 @@ from bpgen.render.config import compose_render_config
 from bpgen.render.shard import InputError, render_shard
 from bpgen.run import layout
 from bpgen.scene.plan import ScenePlan
+from bpgen.colour import linear_to_srgb
 from bpgen.scene.renderer import RenderedFrame, RenderSettings, person_name
 
 TINY = ["body=mannequin", "resolution=[48,36]", "frames_per_scene=2", "write_depth=true", "scene.distractors=[1,2]"]
@@ -73,11 +74,15 @@ class FakeRenderer:
                     instance_map[silhouette] = i + 1
                     depth[silhouette] = distance
                     index_of[person_name(i)] = i + 1
-            rgb = np.full((height, width, 3), 96, np.uint8)
-            rgb[instance_map > 0] = (200, 150, 120)
-            out.append(RenderedFrame(rgb, depth, instance_map, index_of))
+            albedo = np.full((height, width, 3), 0.2, np.float32)
+            albedo[instance_map > 0] = (0.5, 0.3, 0.2)
+            out.append(RenderedFrame(albedo * 0.8, albedo, depth, instance_map, index_of))
         self.frames.extend(out)
         return out
+
+    def display(self, linear: np.ndarray) -> np.ndarray:
+        """A plain sRGB encoding (no tone curve)."""
+        return np.rint(linear_to_srgb(linear) * 255.0).astype(np.uint8)
 
     def versions(self) -> dict[str, str]:
         return {"fake": "1.0"}

@@ -155,11 +155,14 @@ def test_textures_follow_probability_and_tile_range():
     assert sample_texture(rng, replace(config, texture_probability=0.0), CATALOGUE) is None
 
 
+RANDOM_SET = ["scene.layout_mix.room=0", "scene.layout_mix.outdoor=0"]  # the floor, free walls and coloured lamps
+
+
 def test_plan_with_library_keeps_people_and_cameras_and_is_deterministic(tmp_path):
     root = make_library(tmp_path / "assets")
-    plain, _ = compose_render_config([*TINY, "world.hdri_probability=1.0", "scene.walls=[1,2]"])
+    plain, _ = compose_render_config([*TINY, *RANDOM_SET, "world.hdri_probability=1.0", "scene.walls=[1,2]"])
     textured, resolved = compose_render_config(
-        [*TINY, "world.hdri_probability=1.0", "world.texture_probability=1.0", "scene.walls=[1,2]"],
+        [*TINY, *RANDOM_SET, "world.hdri_probability=1.0", "world.texture_probability=1.0", "scene.walls=[1,2]"],
         assets_dir=root,
     )
     assert resolved["world"]["assets_dir"] == str(root.resolve()) and resolved["world"]["assets_digest"]
@@ -176,8 +179,8 @@ def test_plan_with_library_keeps_people_and_cameras_and_is_deterministic(tmp_pat
 
 
 def test_hdri_scenes_dim_the_extra_lights():
-    on, _ = compose_render_config([*TINY, "world.hdri_probability=1.0", "world.hdri_light_scale=0.25"])
-    off, _ = compose_render_config([*TINY, "world.hdri_probability=0.0"])
+    on, _ = compose_render_config([*TINY, *RANDOM_SET, "world.hdri_probability=1.0", "world.hdri_light_scale=0.25"])
+    off, _ = compose_render_config([*TINY, *RANDOM_SET, "world.hdri_probability=0.0"])
     body = MannequinBody()
     lit = plan_scene(np.random.default_rng(1), on, body, 1)
     plain = plan_scene(np.random.default_rng(1), off, body, 1)

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bpgen.appearance.palette import garment_colour, skin_albedo
 from bpgen.appearance.vocabulary import SKIN_TONE_BANDS
 from bpgen.choice import choose
-from bpgen.colour import MONK_SKIN_TONES_SRGB, RGB, linear, srgb_hex
+from bpgen.colour import RGB, linear
 
 if TYPE_CHECKING:
     from bpgen.appearance.config import LookConfig
@@ -35,19 +36,6 @@ IRIS_COLORS_SRGB: dict[str, RGB] = {
 }
 
 
-MONK_LINEAR = np.array([linear(srgb_hex(h)) for h in MONK_SKIN_TONES_SRGB])
-
-
-def skin_tone_rgb(tone: float) -> RGB:
-    """Linear RGB albedo of a continuous skin tone in [0, 1] (0 = Monk 1, 1 = Monk 10), interpolated."""
-    anchors = MONK_LINEAR
-    position = np.clip(tone, 0.0, 1.0) * (len(anchors) - 1)
-    low = int(np.floor(position))
-    high = min(low + 1, len(anchors) - 1)
-    mixed = anchors[low] + (anchors[high] - anchors[low]) * (position - low)
-    return (float(mixed[0]), float(mixed[1]), float(mixed[2]))
-
-
 @dataclass(frozen=True)
 class Fabric:
     """A garment's cloth: a pattern of two colours at a scale (m), and its roughness and sheen."""
@@ -55,6 +43,7 @@ class Fabric:
     pattern: str  # vocabulary.FABRICS
     color: RGB  # linear RGB
     color2: RGB
+    color_name: str  # bpgen.appearance.palette.GARMENT_COLOURS (the main colour's)
     scale: float  # pattern period in metres on the body
     roughness: float
     sheen: float
@@ -92,6 +81,7 @@ class Look:
             "hair_style": self.hair_style,
             "hair_color": self.hair_color,
             "garments": [g.kind for g in self.garments],
+            "garment_colours": [g.fabric.color_name for g in self.garments],
         }
 
 
@@ -106,19 +96,22 @@ def _hsv(
 
 
 def sample_fabric(rng: np.random.Generator, config: LookConfig, kind: str) -> Fabric:
+    """A garment's cloth: its pattern from the config's fabric mix, colours from the palette of what people wear
+    (``bpgen.appearance.palette``); shoes are solid."""
     pattern = choose(rng, config.fabric_mix)
     if kind == "shoes":
         pattern = "solid"
     if pattern == "denim":
         base = _hsv(rng, (0.3, 0.7), (0.2, 0.6), hue=(0.58, 0.65))
-        return Fabric("denim", base, tuple(min(1.0, c * 1.6) for c in base), 0.004, 0.85, 0.1, 0.0)  # type: ignore[arg-type]
-    color = _hsv(rng, (0.0, 0.85), (0.08, 0.95))
-    color2 = _hsv(rng, (0.0, 0.85), (0.08, 0.95))
+        return Fabric("denim", base, tuple(min(1.0, c * 1.6) for c in base), "denim", 0.004, 0.85, 0.1, 0.0)  # type: ignore[arg-type]
+    name, color = garment_colour(rng)
+    _name2, color2 = garment_colour(rng)
     scale = float(rng.uniform(0.01, 0.08)) if pattern in ("stripes", "checks") else float(rng.uniform(0.02, 0.15))
     return Fabric(
         pattern,
         color,
         color2,
+        name,
         scale,
         float(rng.uniform(0.45, 0.95)),
         float(rng.uniform(0.0, 0.6)),
@@ -132,7 +125,7 @@ def sample_look(rng: np.random.Generator, config: LookConfig, attributes: dict[s
     sex = attributes.get("sex", "female")
     band = choose(rng, {str(i): w for i, w in enumerate(config.skin_tone_mix)})
     tone = (int(band) + rng.uniform()) / SKIN_TONE_BANDS
-    base = np.asarray(skin_tone_rgb(tone))
+    base = np.asarray(skin_albedo(tone))
     undertone = np.array([1.0 + rng.normal(0, 0.04), 1.0, 1.0 + rng.normal(0, 0.04)])
     skin_rgb = tuple(float(c) for c in np.clip(base * undertone, 0.0, 1.0))
 

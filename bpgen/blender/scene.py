@@ -11,13 +11,15 @@ from typing import Any
 import numpy as np
 
 from bpgen.blender import bproc_adapter
+from bpgen.blender.develop import DisplayTransform, enable_albedo_output
 from bpgen.blender.mesh import link_object, triangle_mesh
 from bpgen.blender.person import add_person_mesh
-from bpgen.blender.world import build_world, textured_material
+from bpgen.blender.world import build_world, natural_surface, textured_material
 from bpgen.errors import DeviceError
 from bpgen.quality.cycles import DENOISE_PASSES
-from bpgen.scene.plan import LightSpec, MaterialSpec, ObjectSpec, ScenePlan, WorldSpec
+from bpgen.scene.plan import ScenePlan, WorldSpec
 from bpgen.scene.renderer import RenderedFrame, RenderSettings, person_name
+from bpgen.scene.specs import NATURAL_PATTERNS, LightSpec, MaterialSpec, ObjectSpec
 
 GPU_TYPES = {"auto": ["OPTIX", "CUDA"], "optix": ["OPTIX"], "cuda": ["CUDA"], "cpu": []}
 
@@ -100,6 +102,7 @@ class BlenderScene:
         self.segmentation_keys = segmentation_keys
         self.bproc = bproc_adapter.load_blenderproc()
         self._device = self._setup_renderer()
+        self._display = DisplayTransform(config.photo.view_transform, config.photo.blender_look)
 
     @property
     def device(self) -> str:
@@ -140,9 +143,11 @@ class BlenderScene:
         bproc.renderer.enable_segmentation_output(
             map_by=list(self.segmentation_keys), default_values={"category_id": 0}
         )
-        # colour management of the RGB output only (depth and segmentation are written as linear EXR)
-        scene.view_settings.view_transform = config.photo.view_transform
-        scene.view_settings.look = config.photo.blender_look
+        # the colour is rendered in linear light (half-float EXR) with its diffuse albedo, so that the frame is
+        # metered and exposed in numpy (bpgen.photo.develop); ``display`` then applies the view transform
+        bproc.renderer.set_output_format(file_format="OPEN_EXR", color_depth=16)
+        enable_albedo_output()
+        scene.view_settings.exposure = 0.0
         return f"{backend}:{','.join(found[backend])}" if backend else f"CPU:{scene.render.threads} threads"
 
     # --- scene content -------------------------------------------------------------------------------------
@@ -167,7 +172,16 @@ class BlenderScene:
         half = plan.floor_size / 2.0
         floor = bproc.object.create_primitive("PLANE", scale=[half, half, 1.0])
         floor.set_name("floor")
-        floor.replace_materials(self._material("floor", plan.floor, world_scale=True, object_scale=(half, half, 1.0)))
+        if plan.room is not None:  # below the room's slab: the ground seen through its windows and doors
+            floor.set_location((0.0, 0.0, -0.02))
+        if plan.world.backplate:  # the HDRI shows through the ground, which keeps the people's shadows
+            floor.blender_obj.is_shadow_catcher = True
+            catcher = MaterialSpec(color=plan.world.ground_albedo, roughness=1.0, metallic=0.0)
+            floor.replace_materials(self._material("floor", catcher))
+        else:
+            floor.replace_materials(
+                self._material("floor", plan.floor, world_scale=True, object_scale=(half, half, 1.0))
+            )
         for i, spec in enumerate(plan.objects):
             self._primitive(f"{spec.role}_{i:02d}", spec)
         for i, light in enumerate(plan.lights):
@@ -210,6 +224,9 @@ class BlenderScene:
         bsdf.inputs["Roughness"].default_value = spec.roughness
         bsdf.inputs["Metallic"].default_value = spec.metallic
         color = (*spec.color, 1.0)
+        if spec.pattern in NATURAL_PATTERNS:
+            natural_surface(material, bsdf, spec, object_scale)
+            return material
         if spec.pattern == "plain":
             bsdf.inputs["Base Color"].default_value = color
             return material
@@ -263,21 +280,18 @@ class BlenderScene:
         camera.data.clip_start, camera.data.clip_end = 0.01, 1000.0
         camera.data.animation_data_clear()
         camera.data.dof.use_dof = False  # depth of field is a post-process (bpgen.photo.develop): exact masks
-        scene = bpy.context.scene
         for frame, view in enumerate(plan.frames):
             self.bproc.camera.add_camera_pose(view.camera.cam2world, frame=frame)
             camera.data.lens = view.camera.lens_mm
             camera.data.keyframe_insert(data_path="lens", frame=frame)
-            # exposure in linear light, before the view transform; build() cleared the previous scene's keys
-            scene.view_settings.exposure = view.photo.exposure_ev
-            scene.keyframe_insert(data_path="view_settings.exposure", frame=frame)
 
     # --- rendering -----------------------------------------------------------------------------------------
     def render(self) -> list[RenderedFrame]:
         data = self.bproc.renderer.render(verbose=False)
         frames = []
-        for rgb, depth, segmap, attributes in zip(
+        for rgb, albedo, depth, segmap, attributes in zip(
             data["colors"],
+            data["diffuse"],
             data["depth"],
             data["instance_segmaps"],
             data["instance_attribute_maps"],
@@ -286,10 +300,16 @@ class BlenderScene:
             index_of = {entry["name"]: int(entry["idx"]) for entry in attributes}
             frames.append(
                 RenderedFrame(
-                    np.asarray(rgb, np.uint8)[..., :3],
+                    np.asarray(rgb, np.float32)[..., :3],
+                    np.asarray(albedo, np.float32)[..., :3],
                     np.asarray(depth, np.float32),
                     np.asarray(segmap).astype(np.int32),
                     index_of,
                 )
             )
         return frames
+
+    def display(self, linear: np.ndarray) -> np.ndarray:
+        """Blender's view transform (``photo.view_transform`` and ``photo.look``, exposure 0) of an exposed
+        linear-light frame: 8-bit sRGB, as Blender would have written the render."""
+        return self._display.apply(linear)

@@ -102,3 +102,65 @@ def textured_material(
         material.link(image(maps.displacement, True).outputs["Color"], bump.inputs["Height"])
         material.link(bump.outputs["Normal"], bsdf.inputs["Normal"])
     return material
+
+
+def natural_surface(material: Any, bsdf: Any, spec: Any, object_scale: tuple[float, float, float]) -> None:
+    """Planks, tiles or a fine grain laid out in metres on the surface (``bpgen.scene.specs.MaterialSpec``'s natural
+    patterns): object coordinates times the object's scale, the two largest axes as the surface's plane."""
+    coords = material.new_node("ShaderNodeTexCoord")
+    metres = material.new_node("ShaderNodeVectorMath")
+    metres.operation = "MULTIPLY"
+    metres.inputs[1].default_value = object_scale
+    material.link(coords.outputs["Object"], metres.inputs[0])
+    split = material.new_node("ShaderNodeSeparateXYZ")
+    material.link(metres.outputs["Vector"], split.inputs["Vector"])
+    plane = material.new_node("ShaderNodeCombineXYZ")
+    axes = sorted(range(3), key=lambda i: -object_scale[i])[:2]
+    for axis, socket in zip(sorted(axes), ("X", "Y"), strict=True):
+        material.link(split.outputs["XYZ"[axis]], plane.inputs[socket])
+    mottle = material.new_node("ShaderNodeTexNoise")
+    mottle.inputs["Scale"].default_value = 1.0 / max(spec.scale, 1e-3)
+    mottle.inputs["Detail"].default_value = 6.0
+    material.link(metres.outputs["Vector"], mottle.inputs["Vector"])
+    shade = material.new_node("ShaderNodeMix")
+    shade.data_type = "RGBA"
+    shade.inputs["A"].default_value = (*spec.color, 1.0)
+    shade.inputs["B"].default_value = (*spec.color2, 1.0)
+    material.link(mottle.outputs["Fac"], shade.inputs["Factor"])
+    if spec.pattern == "grain":
+        material.link(shade.outputs["Result"], bsdf.inputs["Base Color"])
+        return
+    bricks = material.new_node("ShaderNodeTexBrick")
+    bricks.inputs["Scale"].default_value = 1.0
+    bricks.inputs["Brick Width"].default_value = spec.element_m[0]
+    bricks.inputs["Row Height"].default_value = spec.element_m[1]
+    bricks.inputs["Mortar Size"].default_value = spec.gap_m
+    bricks.inputs["Mortar Smooth"].default_value = 0.2
+    bricks.inputs["Bias"].default_value = 0.0
+    bricks.offset = 0.5 if spec.pattern == "planks" or spec.element_m[0] != spec.element_m[1] else 0.0
+    bricks.inputs["Mortar"].default_value = (*spec.gap_color, 1.0)
+    material.link(plane.outputs["Vector"], bricks.inputs["Vector"])
+    material.link(shade.outputs["Result"], bricks.inputs["Color1"])
+    darker = material.new_node("ShaderNodeMix")
+    darker.data_type = "RGBA"
+    darker.blend_type = "MULTIPLY"
+    darker.inputs["Factor"].default_value = 1.0
+    darker.inputs["B"].default_value = (0.82, 0.8, 0.78, 1.0)  # the element-to-element variation
+    material.link(shade.outputs["Result"], darker.inputs["A"])
+    material.link(darker.outputs["Result"], bricks.inputs["Color2"])
+    material.link(bricks.outputs["Color"], bsdf.inputs["Base Color"])
+    if spec.pattern == "planks":  # grain along the planks
+        grain = material.new_node("ShaderNodeTexWave")
+        grain.wave_type = "BANDS"
+        grain.bands_direction = "Y"
+        grain.inputs["Scale"].default_value = 40.0
+        grain.inputs["Distortion"].default_value = 8.0
+        grain.inputs["Detail"].default_value = 4.0
+        material.link(plane.outputs["Vector"], grain.inputs["Vector"])
+        figure = material.new_node("ShaderNodeMix")
+        figure.data_type = "RGBA"
+        figure.blend_type = "MULTIPLY"
+        figure.inputs["Factor"].default_value = 0.35
+        material.link(bricks.outputs["Color"], figure.inputs["A"])
+        material.link(grain.outputs["Color"], figure.inputs["B"])
+        material.link(figure.outputs["Result"], bsdf.inputs["Base Color"])

@@ -193,6 +193,7 @@ def merge_shard(task: ShardTask) -> ShardResult:
             "scene": image.get("scene"),
             "viewpoint": image.get("viewpoint"),
             "mode": image.get("mode"),
+            "layout": image.get("layout"),
         }
         merged_images.append(merged_image)
         kept = []
@@ -205,7 +206,7 @@ def merge_shard(task: ShardTask) -> ShardResult:
         merged_annotations.extend(kept)
         result.images += 1
         result.annotations += len(kept)
-        stats.add_image(kept, frame_record["persons"])
+        stats.add_image(kept, frame_record["persons"], image["height"])
         if plan.image_offset + position in task.sample_positions:
             result.samples.append({"path": os.path.join(images_dir, name), "image": merged_image, "annotations": kept})
         if bop is not None:

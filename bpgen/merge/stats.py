@@ -74,6 +74,7 @@ class DatasetStats:
     keypoint_visibility: np.ndarray = field(default_factory=lambda: np.zeros((17, 3), np.int64))
     visib_fract: np.ndarray = field(default_factory=lambda: np.zeros(len(UNIT_BINS) - 1, np.int64))
     truncation: np.ndarray = field(default_factory=lambda: np.zeros(len(UNIT_BINS) - 1, np.int64))
+    height_fraction: np.ndarray = field(default_factory=lambda: np.zeros(len(UNIT_BINS) - 1, np.int64))
     extremeness: np.ndarray = field(default_factory=lambda: np.zeros(len(UNIT_BINS) - 1, np.int64))
     # per annotation kept: the bins of PERSON_NUMBERS then an unknown count; PERSON_NAMES counts then other, unknown
     age_years: np.ndarray = field(default_factory=lambda: np.zeros(len(AGE_BINS), np.int64))
@@ -88,10 +89,12 @@ class DatasetStats:
     pose_strategy: np.ndarray = field(default_factory=lambda: np.zeros(len(STRATEGIES) + 2, np.int64))
     pose_template: np.ndarray = field(default_factory=lambda: np.zeros(len(TEMPLATES) + 2, np.int64))
 
-    def add_image(self, annotations: list[dict[str, Any]], persons: list[dict[str, Any]]) -> None:
+    def add_image(
+        self, annotations: list[dict[str, Any]], persons: list[dict[str, Any]], image_height: int | None = None
+    ) -> None:
         """One image (tests, small inputs); a shard goes through ``StatsBuilder`` (vectorised)."""
         builder = StatsBuilder()
-        builder.add_image(annotations, persons)
+        builder.add_image(annotations, persons, image_height)
         self.merge(builder.build())
 
     def merge(self, other: DatasetStats) -> None:
@@ -110,6 +113,7 @@ class DatasetStats:
             },
             "visib_fract": {"bin_edges": unit, "counts": self.visib_fract.tolist()},
             "truncation": {"bin_edges": unit, "counts": self.truncation.tolist()},
+            "height_fraction": {"bin_edges": unit, "counts": self.height_fraction.tolist(), "last_bin": ">=0.95"},
             "extremeness": {"bin_edges": unit, "counts": self.extremeness.tolist()},
         } | self.persons_dict()
 
@@ -141,6 +145,7 @@ class StatsBuilder:
         self.visibility: list[list[int]] = []
         self.visib_fract: list[float] = []
         self.truncation: list[float] = []
+        self.height_fractions: list[float] = []
         self.extremeness: list[float] = []
         self.people: list[tuple[Any, ...]] = []  # raw PERSON_KEYS values of each annotation, checked in ``build``
 
@@ -151,11 +156,17 @@ class StatsBuilder:
         except KeyError:  # a mannequin, or a shard from before these labels
             self.people.append(tuple(map(annotation.get, PERSON_KEYS)))
 
-    def add_image(self, annotations: list[dict[str, Any]], persons: list[dict[str, Any]]) -> None:
+    def add_image(
+        self, annotations: list[dict[str, Any]], persons: list[dict[str, Any]], image_height: int | None = None
+    ) -> None:
+        """An image's kept annotations and all its persons; with ``image_height``, the annotations' box heights
+        as a fraction of it (the framing's person size)."""
         self.annotations_per_image.append(len(annotations))
         self.persons_per_image.append(len(persons))
         for annotation in annotations:
             self.areas.append(annotation["area"])
+            if image_height:
+                self.height_fractions.append(annotation["bbox"][3] / image_height)
             self.visibility.append(annotation["keypoints"][2::3])
             self.add_person(annotation)
         for person in persons:
@@ -173,6 +184,7 @@ class StatsBuilder:
             stats.keypoint_visibility = np.stack([(visibility == v).sum(axis=0) for v in range(3)], axis=1)
         stats.visib_fract = _histogram(self.visib_fract, UNIT_BINS)
         stats.truncation = _histogram(self.truncation, UNIT_BINS)
+        stats.height_fraction = _histogram(self.height_fractions, UNIT_BINS)
         stats.extremeness = _histogram(self.extremeness, UNIT_BINS)
         columns = dict(zip(PERSON_KEYS, zip(*self.people, strict=True), strict=True)) if self.people else {}
         for key, (bins, _) in PERSON_NUMBERS.items():
@@ -278,10 +290,11 @@ def _plot_keypoint_visibility(plots: _Plots, stats: DatasetStats) -> None:
 
 
 def _plot_person_fractions(plots: _Plots, stats: DatasetStats) -> None:
-    """Visible and truncated fraction, pose extremeness: shares of every person in the scenes."""
+    """Visible and truncated fraction, height fraction (annotated persons), pose extremeness."""
     for name, counts, xlabel in (
         ("visib_fract", stats.visib_fract, "visible fraction of a person (1 - occlusion)"),
         ("truncation", stats.truncation, "truncated fraction (outside the image)"),
+        ("height_fraction", stats.height_fraction, "box height / image height of annotated persons (last: >= 0.95)"),
         ("extremeness", stats.extremeness, "pose extremeness"),
     ):
         fig, ax = plots.figure()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bpgen.colour import KELVIN_LIMITS
-from bpgen.validate import ConfigError, FloatRange, IntRange, probability, section
+from bpgen.photo.cameras import CAMERA_CLASSES
+from bpgen.validate import ConfigError, FloatRange, section
 from bpgen.validate import range_pair as _range
+from bpgen.validate import weights as _weights
 
 VIEW_TRANSFORMS = ("AgX", "Filmic", "Standard")
+# shares of the camera classes (bpgen.photo.cameras): most photos of people are taken with phones
+DEFAULT_CAMERA_MIX = {"phone_main": 5.0, "phone_wide": 0.7, "phone_tele": 0.5, "mirrorless": 2.0, "action_cctv": 0.8}
 
 
 # Blender 4.2's looks per view transform (AgX's are named "AgX - <look>" inside Blender)
@@ -41,14 +45,14 @@ LOOKS["Standard"] = LOOKS["Filmic"]
 KEYS = (
     "view_transform",
     "look",
-    "exposure_ev",
+    "camera_mix",
+    "metering",
+    "exposure_bias_ev",
     "white_balance_k",
     "tint",
-    "dof_probability",
-    "f_number",
-    "read_noise",
-    "shot_gain",
-    "jpeg_quality",
+    "depth_of_field",
+    "sensor_noise",
+    "sharpening",
 )
 
 
@@ -58,14 +62,14 @@ class PhotoConfig:
 
     view_transform: str = "AgX"
     look: str | None = None  # None: the view transform's own base look
-    exposure_ev: FloatRange = (-1.0, 1.0)
-    white_balance_k: FloatRange = (4500.0, 9000.0)  # colour cast: < 6500 K warmer, > 6500 K cooler
-    tint: FloatRange = (-0.03, 0.03)  # > 0 magenta, < 0 green
-    dof_probability: float = 0.25
-    f_number: FloatRange = (1.4, 4.0)
-    read_noise: FloatRange = (0.0, 1.5)  # Gaussian sigma, 8-bit levels
-    shot_gain: FloatRange = (0.0, 0.06)  # Poisson: variance = gain * level, 8-bit levels
-    jpeg_quality: IntRange = (70, 97)
+    camera_mix: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_CAMERA_MIX))
+    metering: bool = True  # exposure metered on the light falling on the people (else exposure_bias_ev alone)
+    exposure_bias_ev: FloatRange = (-0.5, 0.5)  # added to the metered exposure (metering error, compensation)
+    white_balance_k: FloatRange = (5000.0, 8000.0)  # residual colour cast: < 6500 K warmer, > 6500 K cooler
+    tint: FloatRange = (-0.02, 0.02)  # > 0 magenta, < 0 green
+    depth_of_field: bool = True  # thin-lens blur of the frame's camera (sensor, focal length, aperture, focus)
+    sensor_noise: bool = True  # shot + read noise of the frame's camera at its ISO
+    sharpening: bool = True  # the camera's JPEG-engine unsharp mask
 
     @property
     def blender_look(self) -> str:
@@ -73,6 +77,12 @@ class PhotoConfig:
         if self.look is None:
             return "None"
         return f"AgX - {self.look}" if self.view_transform == "AgX" else self.look
+
+
+def _flag(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"photo.{key} must be true or false, got {value!r}")
+    return value
 
 
 def photo_config_from_dict(photo: dict[str, Any]) -> PhotoConfig:
@@ -90,22 +100,18 @@ def photo_config_from_dict(photo: dict[str, Any]) -> PhotoConfig:
     tint = _range(photo["tint"], "photo.tint", float, -0.5)
     if tint[1] > 0.5:
         raise ConfigError(f"photo.tint={photo['tint']!r} must lie in [-0.5, 0.5]")
-    exposure = _range(photo["exposure_ev"], "photo.exposure_ev", float, -10.0)
-    if exposure[1] > 10.0:
-        raise ConfigError(f"photo.exposure_ev={photo['exposure_ev']!r} must lie in [-10, 10] stops")
-    dof_probability = probability(photo["dof_probability"], "photo.dof_probability")
-    quality = _range(photo["jpeg_quality"], "photo.jpeg_quality", int, 1)
-    if quality[1] > 100:
-        raise ConfigError(f"photo.jpeg_quality={photo['jpeg_quality']!r} must lie in [1, 100]")
+    bias = _range(photo["exposure_bias_ev"], "photo.exposure_bias_ev", float, -10.0)
+    if bias[1] > 10.0:
+        raise ConfigError(f"photo.exposure_bias_ev={photo['exposure_bias_ev']!r} must lie in [-10, 10] stops")
     return PhotoConfig(
         view_transform=view,
         look=None if look is None else str(look),
-        exposure_ev=exposure,
+        camera_mix=_weights(photo["camera_mix"], "photo.camera_mix", tuple(CAMERA_CLASSES)),
+        metering=_flag(photo["metering"], "metering"),
+        exposure_bias_ev=bias,
         white_balance_k=kelvin,
         tint=tint,
-        dof_probability=dof_probability,
-        f_number=_range(photo["f_number"], "photo.f_number", float, 0.5),
-        read_noise=_range(photo["read_noise"], "photo.read_noise", float, 0.0),
-        shot_gain=_range(photo["shot_gain"], "photo.shot_gain", float, 0.0),
-        jpeg_quality=quality,
+        depth_of_field=_flag(photo["depth_of_field"], "depth_of_field"),
+        sensor_noise=_flag(photo["sensor_noise"], "sensor_noise"),
+        sharpening=_flag(photo["sharpening"], "sharpening"),
     )

@@ -1,29 +1,62 @@
-"""Post-processing of a rendered 8-bit frame (pure numpy): depth of field from the rendered depth map (thin lens,
-blurred by depth layers), white balance, Poisson-Gaussian sensor noise. Blender applies the view transform and
-the exposure (linear light, before AgX/Filmic); the JPEG quality is used when the frame is written. Labels never
-see any of it: masks come from the instance map, keypoints from geometry.
+"""Development of a rendered frame (pure numpy), as a camera does it: metering on the light falling on the people,
+exposure, depth of field, white balance and sensor noise in linear light, then (the renderer's) view transform to
+8-bit sRGB, then the camera's sharpening; the JPEG quality is used when the frame is written. Labels never see any
+of it: masks come from the instance map, keypoints from geometry.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
-from bpgen.colour import NEUTRAL_KELVIN, REC709_LUMA, blackbody_linear_rgb, linear_to_srgb, srgb_to_linear
-from bpgen.geometry.camera import SENSOR_WIDTH_MM
-from bpgen.photo.sampling import PhotoSpec
+from bpgen.colour import NEUTRAL_KELVIN, REC709_LUMA, blackbody_linear_rgb
+from bpgen.photo.config import PhotoConfig
+from bpgen.photo.sampling import PhotoSpec, quantize_exposure
 
 DOF_DIAMETER_EDGES = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 11.0, 16.0, 22.0, 32.0, 45.0, 64.0, 90.0)
+MIDDLE_GREY = 0.18
+MIN_ALBEDO = 0.03  # pixels whose diffuse albedo is darker than this are not metered on (hair, black cloth, sky)
+SATURATION_HEADROOM_EV = 3.0  # sensor saturation 3 stops over middle grey (ISO 12232 saturation-based speed)
 
 
-_DECODE = srgb_to_linear(np.arange(256) / 255.0).astype(np.float32)
+# --- metering and exposure -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Metering:
+    """What the meter read: the incident light (the luminance a white diffuse surface would have) and where."""
+
+    light: float
+    on: str  # "people" | "frame" (no person visible) | "reflected" (nothing diffuse in view: average luminance)
+
+    @property
+    def exposure_ev(self) -> float:
+        """The exposure that renders a middle-grey card under this light as middle grey."""
+        return float(-np.log2(max(self.light, 1e-8)))
 
 
-def _decode(rgb: np.ndarray) -> np.ndarray:
-    return _DECODE[rgb]
+def meter(linear: np.ndarray, albedo: np.ndarray, people: np.ndarray | None) -> Metering:
+    """Incident-light metering: the median of Combined / diffuse albedo (luminances) over the people's visible
+    pixels, so a dark-skinned person is not pushed up nor a light one down; without a visible person over the
+    frame's diffuse pixels; without any, the frame's mean luminance read as middle grey."""
+    luminance = np.asarray(linear, np.float32) @ REC709_LUMA.astype(np.float32)
+    reflectance = np.asarray(albedo, np.float32) @ REC709_LUMA.astype(np.float32)
+    diffuse = reflectance > MIN_ALBEDO
+    for on, where in (("people", None if people is None else diffuse & people), ("frame", diffuse)):
+        if where is not None and where.sum() >= 16:
+            return Metering(float(np.median(luminance[where] / reflectance[where])), on)
+    return Metering(float(max(luminance.mean(), 1e-8)) / MIDDLE_GREY, "reflected")
 
 
-def _encode(linear: np.ndarray) -> np.ndarray:
-    return np.rint(linear_to_srgb(linear) * 255.0).astype(np.uint8)
+def exposure_record(metering: Metering | None, spec: PhotoSpec, applied: float) -> dict[str, Any]:
+    """frames.jsonl's record of a frame's exposure."""
+    return {
+        "metered_on": None if metering is None else metering.on,
+        "light": None if metering is None else round(metering.light, 6),
+        "metered_ev": None if metering is None else round(metering.exposure_ev, 4),
+        "bias_ev": round(spec.exposure_bias_ev, 4),
+        "applied_ev": applied,
+    }
 
 
 def white_balance_gains(kelvin: float, tint: float) -> np.ndarray:
@@ -34,23 +67,19 @@ def white_balance_gains(kelvin: float, tint: float) -> np.ndarray:
     return np.asarray(gains / (REC709_LUMA @ gains))
 
 
-def apply_white_balance(rgb: np.ndarray, kelvin: float, tint: float) -> np.ndarray:
-    """An 8-bit sRGB frame with its white balance shifted in linear light (6500 K and tint 0: unchanged)."""
-    if kelvin == NEUTRAL_KELVIN and tint == 0.0:
-        return rgb.copy()
-    return _encode(_decode(rgb) * white_balance_gains(kelvin, tint).astype(np.float32))
-
-
 # --- depth of field --------------------------------------------------------------------------------------------
-def focal_length_m(fx: float, width: int) -> float:
-    """The lens's focal length in metres for Blender's 36 mm wide sensor (bpgen.geometry.camera)."""
-    return fx * SENSOR_WIDTH_MM / 1000.0 / width
+def focal_length_m(fx: float, width: int, sensor_width_mm: float) -> float:
+    """The lens's focal length in metres for a sensor ``sensor_width_mm`` wide imaged onto ``width`` pixels."""
+    return fx * sensor_width_mm / 1000.0 / width
 
 
-def circle_of_confusion(depth: np.ndarray, fx: float, width: int, f_number: float, focus_m: float) -> np.ndarray:
+def circle_of_confusion(
+    depth: np.ndarray, fx: float, width: int, f_number: float, focus_m: float, sensor_width_mm: float
+) -> np.ndarray:
     """Signed thin-lens blur-circle diameter in pixels per pixel of a planar depth map (metres): < 0 in front of
-    the focus plane, > 0 behind it; pixels with no surface (depth <= 0, not finite) are at infinity."""
-    focal = focal_length_m(fx, width)
+    the focus plane, > 0 behind it; pixels with no surface (depth <= 0, not finite) are at infinity. A smaller
+    sensor at the same field of view has a shorter lens and so a deeper depth of field."""
+    focal = focal_length_m(fx, width, sensor_width_mm)
     focus = max(float(focus_m), 1.01 * focal)
     z = np.asarray(depth, np.float64)
     z = np.where(np.isfinite(z) & (z > 1e-6), z, np.inf)
@@ -68,31 +97,32 @@ def disk_kernel(diameter: float) -> np.ndarray:
 
 
 def apply_depth_of_field(
-    rgb: np.ndarray,
+    linear: np.ndarray,
     depth: np.ndarray,
     fx: float,
     f_number: float,
     focus_m: float,
+    sensor_width_mm: float,
     max_diameter_fraction: float = 0.05,
 ) -> np.ndarray:
-    """Thin-lens depth of field as a post-process of an 8-bit sRGB frame and its planar depth map (metres).
+    """Thin-lens depth of field as a post-process of a linear-light frame and its planar depth map (metres).
 
     Pixels are grouped into layers by blur-circle diameter (``DOF_DIAMETER_EDGES``, signed: in front of or
     behind the focus plane); each layer is blurred with a disk of its mean diameter (colour premultiplied by
-    its coverage, in linear light) and the layers are composited far to near, then normalised by coverage, so
+    its coverage) and the layers are composited far to near, then normalised by coverage, so
     near blur spills over sharp pixels and far blur does not darken at occlusion edges. Blur is capped at
     ``max_diameter_fraction`` of the width.
     """
     import cv2
 
-    height, width = rgb.shape[:2]
+    height, width = linear.shape[:2]
     cap = max(1.0, max_diameter_fraction * width)
-    coc = np.clip(circle_of_confusion(depth, fx, width, f_number, focus_m), -cap, cap)
+    coc = np.clip(circle_of_confusion(depth, fx, width, f_number, focus_m, sensor_width_mm), -cap, cap)
     magnitude = np.abs(coc)
+    linear = np.asarray(linear, np.float32)
     if magnitude.max() < DOF_DIAMETER_EDGES[0]:
-        return rgb.copy()
+        return linear.copy()
     layer = np.sign(coc).astype(np.int64) * np.digitize(magnitude, DOF_DIAMETER_EDGES)
-    linear = _decode(rgb)
     colour = np.zeros((height, width, 3), np.float32)
     alpha = np.zeros((height, width), np.float32)
     for index in sorted(np.unique(layer).tolist(), reverse=True):  # far (large positive) to near (negative)
@@ -107,8 +137,7 @@ def apply_depth_of_field(
         colour = colour * (1.0 - mask[..., None]) + premultiplied
         alpha = alpha * (1.0 - mask) + mask
     covered = alpha > 1e-4
-    out = np.where(covered[..., None], colour / np.maximum(alpha, 1e-4)[..., None], linear)
-    return _encode(out)
+    return np.where(covered[..., None], colour / np.maximum(alpha, 1e-4)[..., None], linear).astype(np.float32)
 
 
 def focus_distance(depth: np.ndarray, mask: np.ndarray | None, fallback_m: float) -> float:
@@ -124,27 +153,63 @@ def focus_distance(depth: np.ndarray, mask: np.ndarray | None, fallback_m: float
     return float(np.median(depth[finite])) if finite.any() else 10.0
 
 
-# --- sensor noise ----------------------------------------------------------------------------------------------
-def apply_noise(rgb: np.ndarray, read_noise: float, shot_gain: float, seed: int) -> np.ndarray:
-    """Poisson-Gaussian sensor noise in 8-bit levels: shot noise with variance ``shot_gain * level`` plus
-    Gaussian read noise of sigma ``read_noise``; both zero: unchanged."""
-    if read_noise <= 0.0 and shot_gain <= 0.0:
+# --- sensor noise, sharpening -----------------------------------------------------------------------------------
+def apply_sensor_noise(linear: np.ndarray, spec: PhotoSpec) -> np.ndarray:
+    """Shot (Poisson) and read (Gaussian) noise of the frame's camera at its ISO, in exposed linear light.
+
+    One output pixel sums the sensor pixels it is downscaled from (``megapixels`` over the frame's pixels): their
+    full wells add, their read noise adds in quadrature. Saturation lies ``SATURATION_HEADROOM_EV`` over middle grey
+    at base ISO; at ``iso`` the gain is ``iso / base_iso``, so a pixel collects that many times fewer electrons."""
+    camera = spec.camera_class
+    height, width = linear.shape[:2]
+    binned = max(camera.megapixels * 1e6 / (width * height), 1.0)
+    saturation = MIDDLE_GREY * 2.0**SATURATION_HEADROOM_EV
+    electrons_per_unit = camera.full_well_e * binned / saturation / (spec.iso / camera.base_iso)
+    rng = np.random.default_rng(spec.noise_seed)
+    signal = np.clip(np.asarray(linear, np.float64), 0.0, None) * electrons_per_unit
+    noisy = rng.poisson(signal) + rng.normal(0.0, camera.read_noise_e * np.sqrt(binned), signal.shape)
+    return (noisy / electrons_per_unit).astype(np.float32)
+
+
+def sharpen(rgb: np.ndarray, amount: float, sigma_px: float = 0.8) -> np.ndarray:
+    """The camera's unsharp mask on an 8-bit frame (``amount`` 0: unchanged)."""
+    if amount <= 0.0:
         return rgb.copy()
-    rng = np.random.default_rng(seed)
-    levels: np.ndarray = rgb.astype(np.float64)
-    if shot_gain > 0.0:
-        levels = rng.poisson(levels / shot_gain) * shot_gain
-    if read_noise > 0.0:
-        levels = levels + rng.normal(0.0, read_noise, levels.shape)
-    return np.clip(np.rint(levels), 0, 255).astype(np.uint8)
+    import cv2
+
+    image = rgb.astype(np.float32)
+    blurred = cv2.GaussianBlur(image, (0, 0), sigma_px)
+    return np.clip(np.rint(image + amount * (image - blurred)), 0, 255).astype(np.uint8)
 
 
 # --- the whole chain -------------------------------------------------------------------------------------------
-def develop(rgb: np.ndarray, depth: np.ndarray, spec: PhotoSpec, fx: float, focus_m: float | None) -> np.ndarray:
-    """The post-processing of one rendered 8-bit frame: depth of field (when drawn), white balance, noise.
-    Exposure and view transform were applied by Blender; the JPEG quality is used when writing."""
-    out = rgb
-    if spec.f_number is not None and focus_m is not None:
-        out = apply_depth_of_field(out, depth, fx, spec.f_number, focus_m)
-    out = apply_white_balance(out, spec.white_balance_k, spec.tint)
-    return apply_noise(out, spec.read_noise, spec.shot_gain, spec.noise_seed)
+@dataclass(frozen=True)
+class Exposed:
+    """A frame developed up to the view transform: linear light, and how it was exposed."""
+
+    linear: np.ndarray  # [H,W,3] float32, exposed (middle grey at 0.18)
+    exposure: dict[str, Any]  # exposure_record
+
+
+def develop_linear(
+    linear: np.ndarray,
+    albedo: np.ndarray,
+    depth: np.ndarray,
+    people: np.ndarray | None,
+    spec: PhotoSpec,
+    config: PhotoConfig,
+    fx: float,
+    focus_m: float | None,
+) -> Exposed:
+    """Meter, depth of field (``focus_m`` None: none), exposure, white balance, sensor noise, in linear light."""
+    metering = meter(linear, albedo, people) if config.metering else None
+    base = 0.0 if metering is None else metering.exposure_ev
+    applied = quantize_exposure(base + spec.exposure_bias_ev)
+    out = np.asarray(linear, np.float32)
+    if focus_m is not None:
+        out = apply_depth_of_field(out, depth, fx, spec.f_number, focus_m, spec.sensor_width_mm)
+    gains = white_balance_gains(spec.white_balance_k, spec.tint) * 2.0**applied
+    out = out * gains.astype(np.float32)
+    if config.sensor_noise:
+        out = apply_sensor_noise(out, spec)
+    return Exposed(out, exposure_record(metering, spec, applied))

@@ -1,7 +1,9 @@
-"""One frame's photometry drawn from the plan's generator (``PhotoSpec``), and its record for frames.jsonl.
+"""One frame's camera and photometry drawn from the plan's generator (``PhotoSpec``), and its record for
+frames.jsonl.
 
 ``sample_photo(rng, config, people)`` always makes the same count of draws, whatever the config, so switching
-photometry off changes nothing else in a scene.
+parts of the photometry off changes nothing else in a scene. The exposure is not drawn here: it is metered on the
+rendered frame (``bpgen.photo.develop.meter``) and ``exposure_bias_ev`` is added to it.
 """
 
 from __future__ import annotations
@@ -11,75 +13,104 @@ from typing import Any
 
 import numpy as np
 
+from bpgen.choice import choose
+from bpgen.photo.cameras import CAMERA_CLASSES, CameraClass
 from bpgen.photo.config import PhotoConfig
 
 
 @dataclass(frozen=True)
 class PhotoSpec:
-    """One frame's photometry, drawn by ``sample_photo``."""
+    """One frame's camera and photometry, drawn by ``sample_photo``."""
 
-    exposure_ev: float
+    camera: str  # a class of bpgen.photo.cameras.CAMERA_CLASSES
+    fov_deg: float  # horizontal field of view
+    sensor_width_mm: float
+    f_number: float
+    iso: float
+    exposure_bias_ev: float  # added to the metered exposure (or the exposure, without metering)
     white_balance_k: float
     tint: float
-    f_number: float | None  # None: no depth of field (pinhole)
     focus_person: int  # the person focused on (index into the scene's people)
-    read_noise: float
-    shot_gain: float
     noise_seed: int
     jpeg_quality: int
+    sharpening: float  # unsharp-mask amount (0: none)
+    elevated: bool  # taken from above head height (a mounted camera)
+
+    @property
+    def camera_class(self) -> CameraClass:
+        return CAMERA_CLASSES[self.camera]
+
+    @property
+    def focal_length_mm(self) -> float:
+        """The real focal length of the lens, from the field of view and the sensor width."""
+        return self.sensor_width_mm / (2.0 * float(np.tan(np.radians(self.fov_deg) / 2.0)))
+
+    @property
+    def equivalent_focal_length_mm(self) -> float:
+        """The full-frame (36 mm wide) equivalent focal length."""
+        return self.focal_length_mm * 36.0 / self.sensor_width_mm
 
 
-# Exposure steps of 1/8 stop (cameras step in 1/3): Blender keeps ~3 MB of colour-management state for every
-# distinct exposure it renders with (measured in bare bpy 4.2: ~25 MB per 8-frame scene with continuous draws,
-# flat with repeated values), so a render process's memory grows with the shard unless the values repeat. At
-# 1/8 stop the default range has 17 values (~50 MB once), the widest allowed range 161.
+# Exposure steps of 1/8 stop (cameras step in 1/3): the applied exposure is rounded to it. It also bounded
+# Blender's memory when Blender applied the exposure (~3 MB of colour-management state per distinct value); the
+# exposure is now applied in numpy before Blender's view transform, which always runs at exposure 0.
 EXPOSURE_STEP_EV = 0.125
+EXPOSURE_LIMITS_EV = (-16.0, 16.0)
 
 
-def quantize_exposure(value: float, bounds: tuple[float, float]) -> float:
+def quantize_exposure(value: float, bounds: tuple[float, float] = EXPOSURE_LIMITS_EV) -> float:
     """``value`` on the 1/8-stop grid, kept inside ``bounds`` (a grid point, or a bound when none lies inside)."""
     step = round(value / EXPOSURE_STEP_EV) * EXPOSURE_STEP_EV
     return float(min(max(step, bounds[0]), bounds[1]))
 
 
+def _between(u: float, bounds: tuple[float, float]) -> float:
+    return float(bounds[0] + (bounds[1] - bounds[0]) * u)
+
+
 def sample_photo(rng: np.random.Generator, config: PhotoConfig, people: int) -> PhotoSpec:
-    """One frame's photometry. Always draws the same numbers in the same order, whatever the config."""
-    exposure = quantize_exposure(rng.uniform(*config.exposure_ev), config.exposure_ev)
-    kelvin = rng.uniform(*config.white_balance_k)
-    tint = rng.uniform(*config.tint)
-    dof = rng.uniform() < config.dof_probability
-    f_number = rng.uniform(*config.f_number)
-    focus_person = min(max(people, 1) - 1, int(rng.uniform() * people))
-    read_noise = rng.uniform(*config.read_noise)
-    shot_gain = rng.uniform(*config.shot_gain)
-    low, high = config.jpeg_quality  # integers() would draw more or fewer numbers depending on the range
-    quality = min(high, low + int(rng.uniform() * (high - low + 1)))
-    seed = int(rng.integers(0, 2**31 - 1))
+    """One frame's camera class and photometry. Always draws the same numbers in the same order."""
+    name = choose(rng, config.camera_mix)
+    camera = CAMERA_CLASSES[name]
+    u = rng.uniform(size=10)
+    low, high = camera.jpeg_quality  # integers() would draw more or fewer numbers depending on the range
+    iso = float(np.exp(_between(u[3], (np.log(camera.iso[0]), np.log(camera.iso[1])))))
     return PhotoSpec(
-        exposure_ev=float(exposure),
-        white_balance_k=float(kelvin),
-        tint=float(tint),
-        f_number=float(f_number) if dof else None,
-        focus_person=focus_person,
-        read_noise=float(read_noise),
-        shot_gain=float(shot_gain),
-        noise_seed=seed,
-        jpeg_quality=quality,
+        camera=name,
+        fov_deg=_between(u[0], camera.fov_deg),
+        sensor_width_mm=_between(u[1], camera.sensor_width_mm),
+        f_number=_between(u[2], camera.f_number),
+        iso=round(iso),
+        exposure_bias_ev=_between(u[4], config.exposure_bias_ev),
+        white_balance_k=_between(u[5], config.white_balance_k),
+        tint=_between(u[6], config.tint),
+        focus_person=min(max(people, 1) - 1, int(u[7] * people)),
+        noise_seed=int(rng.integers(0, 2**31 - 1)),
+        jpeg_quality=min(high, low + int(u[8] * (high - low + 1))),
+        sharpening=_between(u[9], camera.sharpening) if config.sharpening else 0.0,
+        elevated=bool(rng.uniform() < camera.elevated_share),
     )
 
 
-def photo_record(spec: PhotoSpec, config: PhotoConfig, focus_m: float | None, image_format: str) -> dict[str, Any]:
-    """The frame's photometry for frames.jsonl."""
+def photo_record(
+    spec: PhotoSpec, config: PhotoConfig, exposure: dict[str, Any], focus_m: float | None, image_format: str
+) -> dict[str, Any]:
+    """The frame's camera and photometry for frames.jsonl; ``exposure`` is ``develop``'s record of it."""
     return {
+        "camera": spec.camera,
+        "fov_deg": round(spec.fov_deg, 3),
+        "sensor_width_mm": round(spec.sensor_width_mm, 3),
+        "focal_length_mm": round(spec.focal_length_mm, 3),
+        "equivalent_focal_length_mm": round(spec.equivalent_focal_length_mm, 2),
+        "f_number": round(spec.f_number, 3),
+        "iso": spec.iso,
         "view_transform": config.view_transform,
         "look": config.look,
-        "exposure_ev": round(spec.exposure_ev, 4),
+        "exposure": exposure,
         "white_balance_k": round(spec.white_balance_k, 1),
         "tint": round(spec.tint, 4),
-        "dof": None
-        if spec.f_number is None or focus_m is None
-        else {"f_number": round(spec.f_number, 3), "focus_m": round(focus_m, 4), "focus_person": spec.focus_person},
-        "read_noise": round(spec.read_noise, 4),
-        "shot_gain": round(spec.shot_gain, 5),
+        "dof": None if focus_m is None else {"focus_m": round(focus_m, 4), "focus_person": spec.focus_person},
+        "sensor_noise": config.sensor_noise,
+        "sharpening": round(spec.sharpening, 3),
         "jpeg_quality": spec.jpeg_quality if image_format == "jpg" else None,
     }

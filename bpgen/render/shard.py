@@ -74,7 +74,7 @@ def render_scene(
     tmp: Path,
 ) -> dict[str, Any]:
     """Plan, build, render and label one scene; returns its checkpoint record (frames + timings)."""
-    from bpgen.photo.develop import develop, focus_distance
+    from bpgen.photo.develop import develop_linear, focus_distance, sharpen
     from bpgen.photo.sampling import photo_record
     from bpgen.render.frame_labels import frame_labels
     from bpgen.scene.plan import plan_scene
@@ -94,12 +94,16 @@ def render_scene(
         number = first_frame + offset
         file_name = layout.image_file(number, config.image_format)
         photo, focus = view.photo, None
-        if photo.f_number is not None and plan.people:  # focus on the drawn person's visible surface
+        people = np.isin(output.instance_map, [output.index_of[n] for n in names if n in output.index_of])
+        if config.photo.depth_of_field and plan.people:  # focus on the drawn person's visible surface
             index = output.index_of.get(names[photo.focus_person])
             centre = plan.people[photo.focus_person].posed.vertices.mean(axis=0)
             fallback = float(view.camera.to_camera(centre[None])[0, 2])
             focus = focus_distance(output.depth, None if index is None else output.instance_map == index, fallback)
-        rgb = develop(output.rgb, output.depth, photo, view.camera.fx, focus)
+        exposed = develop_linear(
+            output.linear, output.albedo, output.depth, people, photo, config.photo, view.camera.fx, focus
+        )
+        rgb = sharpen(renderer.display(exposed.linear), photo.sharpening)
         write_image(tmp / file_name, rgb, config, photo.jpeg_quality)
         if config.write_depth:
             (tmp / layout.DEPTH).mkdir(exist_ok=True)
@@ -107,8 +111,8 @@ def render_scene(
         annotations, record = frame_labels(
             plan, view, output.instance_map, output.depth, output.index_of, names, config.min_visible_pixels
         )
-        record.update(frame=number, scene=scene_index, file_name=file_name)
-        record["photo"] = photo_record(photo, config.photo, focus, config.image_format)
+        record.update(frame=number, scene=scene_index, file_name=file_name, layout=plan.layout)
+        record["photo"] = photo_record(photo, config.photo, exposed.exposure, focus, config.image_format)
         image = {
             "file_name": file_name,
             "width": config.width,
@@ -116,6 +120,7 @@ def render_scene(
             "scene": scene_index,
             "viewpoint": view.viewpoint,
             "mode": config.mode.name,
+            "layout": plan.layout,
         }
         frames.append({"image": image, "annotations": annotations, "record": record})
     t3 = time.perf_counter()

@@ -20,60 +20,30 @@ from bpgen.geometry.collision import bodies_overlap, spheres_hit_capsules
 from bpgen.photo.sampling import PhotoSpec, sample_photo
 from bpgen.poses.person import Person, sample_person
 from bpgen.scene.config import PlanConfig
-from bpgen.world.assets import TextureSpec, WorldSpec, load_catalogue, sample_texture, sample_world
+from bpgen.scene.framing import camera_height, direction_from, draw_fraction, frame_subject
+from bpgen.scene.rooms import Room, ground_material, plan_room
+from bpgen.scene.specs import LightSpec, MaterialSpec, ObjectSpec, sample_material
+from bpgen.world.assets import (
+    WorldSpec,
+    backplate_hdris,
+    ground_albedo,
+    hdri_sidecar,
+    load_catalogue,
+    look_azimuth,
+    sample_texture,
+    sample_world,
+)
 
-PATTERNS = ("plain", "noise", "checker", "voronoi", "wave", "brick")
 PRIMITIVES = ("CUBE", "CYLINDER", "CONE", "SPHERE", "MONKEY")
 LIGHT_ENERGY = {"POINT": (200.0, 1500.0), "SUN": (1.0, 5.0), "AREA": (200.0, 1500.0), "SPOT": (300.0, 2000.0)}
 LIGHT_TYPES = tuple(LIGHT_ENERGY)  # watts, except SUN: W/m^2
 
 
 @dataclass(frozen=True)
-class MaterialSpec:
-    """A procedural material: a base colour, optionally mixed with a second one through a pattern; with a
-    ``texture`` (from the asset library) that PBR texture set is used instead."""
-
-    color: tuple[float, float, float]
-    roughness: float
-    metallic: float
-    pattern: str = "plain"
-    color2: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    scale: float = 5.0
-    distortion: float = 0.0
-    texture: TextureSpec | None = None
-
-
-@dataclass(frozen=True)
-class ObjectSpec:
-    """A primitive mesh (distractor, occluder or wall)."""
-
-    kind: str  # PRIMITIVES or "PLANE"
-    location: tuple[float, float, float]
-    rotation_euler: tuple[float, float, float]
-    scale: tuple[float, float, float]
-    material: MaterialSpec
-    role: str  # "distractor" | "occluder" | "wall" | "seat"
-
-    @property
-    def bounding_radius(self) -> float:
-        return float(np.linalg.norm(self.scale))
-
-
-@dataclass(frozen=True)
-class LightSpec:
-    kind: str
-    location: tuple[float, float, float]
-    rotation_euler: tuple[float, float, float]
-    energy: float
-    color: tuple[float, float, float]
-    size: float
-
-
-@dataclass(frozen=True)
 class FrameCamera:
     camera: Camera
     viewpoint: str  # "default" or a viewpoint kind of mode=viewpoint
-    photo: PhotoSpec  # exposure, white balance, depth of field, noise, JPEG quality
+    photo: PhotoSpec  # camera class, field of view, aperture, ISO, white balance, noise, JPEG quality
 
 
 @dataclass(frozen=True)
@@ -89,23 +59,10 @@ class ScenePlan:
     cycles_seed: int
     pose_attempts: int = 0  # poses drawn in total (for the rejection rate)
     dropped_people: int = 0  # people that found no collision-free spot
-
-
-def _color(rng: np.random.Generator, saturation: tuple[float, float] = (0.0, 0.9)) -> tuple[float, float, float]:
-    r, g, b = colorsys.hsv_to_rgb(rng.uniform(), rng.uniform(*saturation), rng.uniform(0.08, 0.95))
-    return (float(r), float(g), float(b))
-
-
-def sample_material(rng: np.random.Generator, patterns: tuple[str, ...] = PATTERNS) -> MaterialSpec:
-    return MaterialSpec(
-        color=_color(rng),
-        roughness=float(rng.uniform(0.2, 1.0)),
-        metallic=float(rng.choice([0.0, 0.0, 0.0, rng.uniform(0.0, 1.0)])),
-        pattern=str(rng.choice(patterns)),
-        color2=_color(rng),
-        scale=float(rng.uniform(1.0, 30.0)),
-        distortion=float(rng.uniform(0.0, 3.0)),
+    layout: str = (
+        "random"  # room, outdoor, random (domain randomisation), or backplate (an outdoor one before its HDRI)
     )
+    room: Room | None = None  # its parts are among ``objects`` (role "room")
 
 
 def _place_people(rng: np.random.Generator, body: Body, config: PlanConfig) -> tuple[list[Person], int, int]:
@@ -150,6 +107,7 @@ def _objects(
     center: np.ndarray,
     radius: float,
     occluder_azimuth: float,
+    walls: bool,
 ) -> list[ObjectSpec]:
     objects: list[ObjectSpec] = []
     occluder_count = int(rng.integers(config.mode.occluders[0], config.mode.occluders[1] + 1))
@@ -188,8 +146,8 @@ def _objects(
                     )
                 )
                 break
-    walls = int(rng.integers(config.scene.walls[0], config.scene.walls[1] + 1))
-    for _ in range(walls):
+    wall_count = int(rng.integers(config.scene.walls[0], config.scene.walls[1] + 1))
+    for _ in range(wall_count):
         azimuth = rng.uniform(0.0, 2.0 * np.pi)
         distance = radius + rng.uniform(4.0, 12.0)
         xy = center[:2] + distance * np.array([np.cos(azimuth), np.sin(azimuth)])
@@ -203,7 +161,7 @@ def _objects(
                 "wall",
             )
         )
-    return objects
+    return objects if walls else [o for o in objects if o.role != "wall"]
 
 
 # what seats are made of: (base colour HSV ranges, roughness, metallic, pattern) per material
@@ -255,26 +213,45 @@ def _seats(rng: np.random.Generator, people: list[Person]) -> list[ObjectSpec]:
     return objects
 
 
-def direction_from(azimuth: float, elevation: float) -> np.ndarray:
-    """Unit vector at ``azimuth`` around +Z and ``elevation`` above the XY plane (radians)."""
-    return np.array([np.cos(azimuth) * np.cos(elevation), np.sin(azimuth) * np.cos(elevation), np.sin(elevation)])
-
-
 def _camera(
     rng: np.random.Generator,
     config: PlanConfig,
     viewpoint: str,
+    photo: PhotoSpec,
     people: list[Person],
     center: np.ndarray,
     radius: float,
     azimuth_center: float | None,
+    backdrop: Backdrop | None,
 ) -> Camera:
+    """One frame's camera: a photographer's framing of one person or of the group (``bpgen.scene.framing``), or
+    one of mode=viewpoint's extreme viewpoints; the field of view is the frame's camera class's. Before an HDRI
+    backplate the camera stands at its capture height and looks at its open ground."""
     width, height = config.resolution
-    fov = rng.uniform(*config.camera.fov_deg)
-    elevation = rng.uniform(*config.camera.elevation_deg)
-    factor = rng.uniform(*config.camera.distance_factor)
-    roll = rng.uniform(-config.camera.roll_deg, config.camera.roll_deg)
+    settings = config.camera
+    u_group, u_subject, u_azimuth, u_x, u_y, u_roll = rng.uniform(size=6)
+    fraction = draw_fraction(rng, settings)
+    camera_z = camera_height(rng, settings, photo.elevated)
+    azimuth = (
+        2.0 * np.pi * u_azimuth if azimuth_center is None else azimuth_center + np.radians(30.0 * u_azimuth - 15.0)
+    )
+    if backdrop is not None:
+        camera_z = backdrop.camera_z(u_roll)
+        azimuth = backdrop.camera_azimuth(u_azimuth)
+    roll = settings.roll_deg * (2.0 * u_roll - 1.0)
+    if viewpoint == "default" and u_group >= settings.group_share:
+        subject = people[min(int(u_subject * len(people)), len(people) - 1)]
+        offset = (1.4 * u_x - 0.7, 1.4 * u_y - 0.7)
+        return frame_subject(
+            subject.posed.vertices[::7], photo.fov_deg, width, height, camera_z, azimuth, fraction, roll, offset
+        )
+    fov = photo.fov_deg
+    factor = rng.uniform(*settings.group_margin)
     target = center + rng.normal(0.0, 0.1 * radius, size=3)
+    elevation = None
+    if viewpoint != "default":  # the extreme viewpoints: their own elevation, field of view, distance and roll
+        elevation = rng.uniform(*settings.elevation_deg)
+        roll = rng.uniform(-30.0, 30.0)
     if viewpoint == "top_down":
         elevation, fov = rng.uniform(70.0, 89.0), rng.uniform(40.0, 70.0)
     elif viewpoint == "worms_eye":
@@ -287,17 +264,14 @@ def _camera(
         fov, factor = rng.uniform(90.0, 120.0), rng.uniform(0.6, 1.2)
     elif viewpoint == "narrow_fov":
         fov = rng.uniform(8.0, 20.0)
-    if viewpoint != "default":  # the extreme viewpoints also roll further
-        roll = rng.uniform(-30.0, 30.0)
     fx = fx_from_fov(fov, width)
     half_fov = np.arctan(min(width, height) / (2.0 * fx))
     distance = max(radius / np.sin(half_fov) * factor, 0.3)
-    azimuth = (
-        rng.uniform(0.0, 2.0 * np.pi)
-        if azimuth_center is None
-        else azimuth_center + np.radians(rng.uniform(-15.0, 15.0))
-    )
-    position = target + distance * direction_from(azimuth, np.radians(elevation))
+    if elevation is None:  # a group shot from the photographer's height
+        position = target + distance * direction_from(azimuth, 0.0)
+        position[2] = camera_z
+    else:
+        position = target + distance * direction_from(azimuth, np.radians(elevation))
     if viewpoint == "worms_eye":
         position[2] = rng.uniform(0.05, 0.4)
     position[2] = max(position[2], 0.05)
@@ -311,6 +285,8 @@ def _camera_clear(camera: Camera, people: list[Person], objects: list[ObjectSpec
         return False
     for obj in objects:
         location = np.array(obj.location)
+        if obj.role == "room":  # the room's own test is Room.contains (plan_scene keeps the camera inside)
+            continue
         if obj.role == "wall":
             normal = (location[:2] - center[:2]) / np.linalg.norm(location[:2] - center[:2])
             if np.dot(position[:2] - center[:2], normal) > np.linalg.norm(location[:2] - center[:2]) - 0.2:
@@ -320,24 +296,21 @@ def _camera_clear(camera: Camera, people: list[Person], objects: list[ObjectSpec
     return True
 
 
-def plan_scene(rng: np.random.Generator, config: PlanConfig, body: Body, frames: int) -> ScenePlan:
-    """Draw one scene with ``frames`` camera frames."""
-    # independent streams: people, objects and lights, cameras, photometry, world and surfaces; so changing the
-    # body model or how many attempts a pose took leaves the other draws of the scene as they were
-    people_rng, rng, camera_rng, photo_rng, surfaces, seat_rng = rng.spawn(6)
-    people, attempts, dropped = _place_people(people_rng, body, config)
-    center, radius = _group_sphere(people)
-    occluder_azimuth = rng.uniform(0.0, 2.0 * np.pi)
-    objects = _objects(rng, config, people, center, radius, occluder_azimuth) + _seats(seat_rng, people)
-    cameras: list[FrameCamera] = []
-    for _ in range(frames):
-        viewpoint = choose(camera_rng, config.mode.viewpoints) if config.mode.viewpoints else "default"
-        azimuth = occluder_azimuth if config.mode.name == "occlusion" else None
-        for _try in range(30):
-            camera = _camera(camera_rng, config, viewpoint, people, center, radius, azimuth)
-            if _camera_clear(camera, people, objects, center):
-                break
-        cameras.append(FrameCamera(camera, viewpoint, sample_photo(photo_rng, config.photo, len(people))))
+def _furnish(rng: np.random.Generator, objects: list[ObjectSpec], room: Room | None) -> list[ObjectSpec]:
+    """Occluders and distractors of a natural layout: plausible materials (wood, plastic, concrete: what boxes,
+    crates and pillars are made of) and, in a room, only those inside it. One material draw per object."""
+    kept = []
+    for obj in objects:
+        material = seat_material(rng, "box")
+        if obj.role == "seat":
+            kept.append(obj)
+        elif room is None or room.contains(np.array(obj.location), obj.bounding_radius * 0.5):
+            kept.append(replace(obj, material=material))
+    return kept
+
+
+def _lights(rng: np.random.Generator, config: PlanConfig, center: np.ndarray) -> list[LightSpec]:
+    """The random set's extra lights: point, sun, area and spot lights of any colour temperature."""
     lights = []
     for _ in range(int(rng.integers(config.scene.lights[0], config.scene.lights[1] + 1))):
         kind = str(rng.choice(LIGHT_TYPES))
@@ -357,11 +330,49 @@ def plan_scene(rng: np.random.Generator, config: PlanConfig, body: Body, frames:
                 float(rng.uniform(0.2, 2.0)),
             )
         )
+    return lights
+
+
+def plan_scene(rng: np.random.Generator, config: PlanConfig, body: Body, frames: int) -> ScenePlan:
+    """Draw one scene with ``frames`` camera frames."""
+    # independent streams: people, objects and lights, cameras, photometry, world and surfaces, seats, layout;
+    # so changing the body model or how many attempts a pose took leaves the other draws of the scene as they were
+    people_rng, rng, camera_rng, photo_rng, surfaces, seat_rng, layout_rng = rng.spawn(7)
+    people, attempts, dropped = _place_people(people_rng, body, config)
+    center, radius = _group_sphere(people)
+    layout = choose(layout_rng, config.scene.layout_mix)
+    room = plan_room(layout_rng, center, radius) if layout == "room" else None
+    ground = ground_material(layout_rng)
+    occluder_azimuth = rng.uniform(0.0, 2.0 * np.pi)
+    objects = _objects(rng, config, people, center, radius, occluder_azimuth, walls=layout == "random")
+    objects += _seats(seat_rng, people)
+    if layout != "random":
+        objects = _furnish(layout_rng, objects, room)
     # world and surface textures draw from their own stream, see bpgen/world/assets.py
     catalogue = load_catalogue(config.world.assets_dir)
-    world = sample_world(surfaces, config.world, catalogue)
+    world = _backdrop(layout_rng, config, layout, sample_world(surfaces, config.world, catalogue))
+    backdrop = None
+    if world.backplate:
+        layout = "backplate"
+        sidecar = hdri_sidecar(world.hdri)
+        backdrop = Backdrop(sidecar.capture_height_m, sidecar.open_azimuths_deg, world.rotation_deg)
+    cameras: list[FrameCamera] = []
+    for _ in range(frames):
+        viewpoint = choose(camera_rng, config.mode.viewpoints) if config.mode.viewpoints else "default"
+        azimuth = occluder_azimuth if config.mode.name == "occlusion" else None
+        photo = sample_photo(photo_rng, config.photo, len(people))
+        for _try in range(30):
+            camera = _camera(camera_rng, config, viewpoint, photo, people, center, radius, azimuth, backdrop)
+            if room is not None:  # the photographer stands in the room
+                camera = _inside(camera, room)
+            if _camera_clear(camera, people, objects, center):
+                break
+        cameras.append(FrameCamera(camera, viewpoint, photo))
+    lights = _lights(rng, config, center)
     if world.kind == "hdri":  # the HDRI already lights the scene: the extra lights only accent it
         lights = [replace(light, energy=light.energy * config.world.hdri_light_scale) for light in lights]
+    if layout != "random":  # daylight and, in a room, its ceiling lamps: no coloured accent lights
+        lights = [] if room is None else list(room.lamps)
     objects = [  # seats keep their own material (their draws come from their own stream)
         obj
         if obj.role == "seat"
@@ -369,10 +380,14 @@ def plan_scene(rng: np.random.Generator, config: PlanConfig, body: Body, frames:
         for obj in objects
     ]
     floor_texture = sample_texture(surfaces, config.world, catalogue)
+    random_floor = replace(sample_material(rng), texture=floor_texture)
+    if room is not None:  # the room's slab wears the library's floor texture when one is drawn
+        slab, *rest = room.parts
+        objects += [replace(slab, material=replace(slab.material, texture=floor_texture)), *rest]
     return ScenePlan(
         people=people,
         person_materials=[sample_material(rng, ("plain", "plain", "noise", "wave", "checker")) for _ in people],
-        floor=replace(sample_material(rng), texture=floor_texture),
+        floor=random_floor if layout == "random" else replace(ground, texture=floor_texture if room is None else None),
         floor_size=config.scene.floor_size,
         objects=objects,
         lights=lights,
@@ -381,7 +396,61 @@ def plan_scene(rng: np.random.Generator, config: PlanConfig, body: Body, frames:
         cycles_seed=int(rng.integers(0, 2**31 - 1)),
         pose_attempts=attempts,
         dropped_people=dropped,
+        layout=layout,
+        room=room,
     )
+
+
+@dataclass(frozen=True)
+class Backdrop:
+    """An HDRI backplate's constraints on the camera: the capture height (else 1.6 m +- 0.1) and the open ground's
+    columns of the image (degrees from its left edge; all of it without a sidecar)."""
+
+    capture_height_m: float | None
+    open_columns_deg: tuple[tuple[float, float], ...]
+    rotation_deg: float
+
+    def camera_z(self, u: float) -> float:
+        return self.capture_height_m if self.capture_height_m is not None else 1.5 + 0.2 * u
+
+    def camera_azimuth(self, u: float) -> float:
+        """Where the camera stands (azimuth from the people), so that it looks at an open column."""
+        sectors = self.open_columns_deg or ((0.0, 360.0),)
+        lengths = np.array([b - a for a, b in sectors])
+        position = u * lengths.sum()
+        index = min(int(np.searchsorted(np.cumsum(lengths), position, side="right")), len(sectors) - 1)
+        column = sectors[index][0] + position - (np.cumsum(lengths)[index] - lengths[index])
+        return look_azimuth(float(column), self.rotation_deg) + np.pi
+
+
+def _backdrop(rng: np.random.Generator, config: PlanConfig, layout: str, world: WorldSpec) -> WorldSpec:
+    """The world as a backplate (the HDRI seen behind the people, a shadow catcher under them) when the layout is
+    outdoor, the mode is not viewpoint's, and the HDRI is sharp enough. One draw."""
+    u = rng.uniform()
+    if layout != "outdoor" or world.kind != "hdri" or config.mode.name == "viewpoint":
+        return world
+    catalogue = load_catalogue(config.world.assets_dir)
+    if u >= config.world.backplate_share or world.hdri not in backplate_hdris(
+        catalogue, config.world.backplate_min_width
+    ):
+        return world
+    return replace(world, backplate=True, ground_albedo=ground_albedo(world.hdri))
+
+
+def _inside(camera: Camera, room: Room) -> Camera:
+    """The camera moved towards what it looks at until it stands inside ``room`` (same orientation)."""
+    position = camera.position
+    forward = -camera.cam2world[:3, 2]
+    target = position + forward * 0.1
+    for _ in range(60):  # the point it looks at that lies in the room
+        if room.contains(target, 0.3):
+            break
+        target = target + forward * 0.25
+    else:
+        return camera
+    moved = camera.cam2world.copy()
+    moved[:3, 3] = room.pull_inside(position, target)
+    return replace(camera, cam2world=moved)
 
 
 def _matrix_to_euler_xyz(rotation: np.ndarray) -> tuple[float, float, float]:

@@ -26,7 +26,8 @@ def person_name(index: int) -> str:
 
 @dataclass(frozen=True)
 class RenderedFrame:
-    rgb: np.ndarray  # [H,W,3] uint8
+    linear: np.ndarray  # [H,W,3] float32, linear light (Rec.709), not yet exposed nor view-transformed
+    albedo: np.ndarray  # [H,W,3] float32, diffuse albedo (0 where nothing diffuse: sky, hair, metal)
     depth: np.ndarray  # [H,W] float32, metres along the optical axis (large where nothing was hit)
     instance_map: np.ndarray  # [H,W] int
     index_of: dict[str, int]  # object name -> instance index in instance_map
@@ -66,6 +67,10 @@ class Renderer(Protocol):
     def build(self, plan: ScenePlan) -> None: ...
 
     def render(self) -> list[RenderedFrame]: ...
+
+    def display(self, linear: np.ndarray) -> np.ndarray:
+        """The view transform: an exposed linear-light frame [H,W,3] as 8-bit sRGB [H,W,3] uint8."""
+        ...
 
     def versions(self) -> dict[str, str]:
         """Versions of the renderer's software (e.g. blender, blenderproc), for DONE.json and coco.json."""

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from bpgen.validate import ConfigError, FloatRange, probability
+from bpgen.validate import ConfigError, FloatRange, positive, probability
 from bpgen.validate import range_pair as _range
 
 HDRI_SUFFIXES = (".exr", ".hdr")
@@ -52,6 +52,8 @@ class AssetsError(ConfigError):
 class WorldConfig:
     """configs/render.yaml ``world:``."""
 
+    backplate_share: float = 1.0  # share of outdoor scenes lit by a backplate-capable HDRI that use it as one
+    backplate_min_width: int = 4096  # pixels: an HDRI narrower than this lights scenes but is never a backplate
     hdri_probability: float = 0.85
     hdri_strength: FloatRange = (0.6, 1.5)
     hdri_tint: float = 0.12
@@ -100,6 +102,8 @@ class WorldSpec:
     hdri: str = ""  # absolute path of the .exr/.hdr
     rotation_deg: float = 0.0  # HDRI rotation about +Z
     tint: tuple[float, float, float] = (1.0, 1.0, 1.0)  # the HDRI's radiance is multiplied by it
+    backplate: bool = False  # the HDRI is the visible background; the ground is a shadow catcher
+    ground_albedo: tuple[float, float, float] = (0.2, 0.2, 0.2)  # the catcher's albedo (bounce light on people)
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,8 @@ def world_config_from_dict(world: dict[str, Any]) -> WorldConfig:
     if strength[1] <= 0.0:
         raise ConfigError(f"world.hdri_strength={world['hdri_strength']!r} must allow a strength > 0; raise max")
     return WorldConfig(
+        backplate_share=probability(world["backplate_share"], "world.backplate_share"),
+        backplate_min_width=positive(world["backplate_min_width"], "world.backplate_min_width"),
         hdri_probability=probability(world["hdri_probability"], "world.hdri_probability"),
         hdri_strength=strength,
         hdri_tint=probability(world["hdri_tint"], "world.hdri_tint"),
@@ -199,6 +205,11 @@ def scan_library(root: Path) -> tuple[tuple[str, ...], tuple[TextureSet, ...]]:
 def library_digest(root: Path, hdris: tuple[str, ...], textures: tuple[TextureSet, ...]) -> str:
     """sha256 (16 hex digits) of the library's sorted relative file list: what the plan can draw from it."""
     lines = [Path(p).relative_to(root).as_posix() for p in hdris]
+    lines += [
+        Path(p).with_suffix(".json").relative_to(root).as_posix()
+        for p in hdris
+        if Path(p).with_suffix(".json").is_file()
+    ]
     lines += [Path(f).relative_to(root).as_posix() for t in textures for f in t.files]
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
@@ -307,3 +318,108 @@ def sample_texture(rng: np.random.Generator, config: WorldConfig, catalogue: Ass
         size,
         (float(offset[0] * size), float(offset[1] * size), float(offset[2] * size)),
     )
+
+
+# --- backplates --------------------------------------------------------------------------------------------------
+def _exr_size(path: str) -> tuple[int, int]:
+    """Width and height from an OpenEXR header's dataWindow (box2i), read without decoding the image."""
+    import struct
+
+    with open(path, "rb") as handle:
+        data = handle.read(65536)
+    if data[:4] != b"\x76\x2f\x31\x01":
+        raise AssetsError(f"{path} is not an OpenEXR file; remove it from the library or fix it")
+    offset = 8
+    while offset < len(data) and data[offset] != 0:
+        name_end = data.index(b"\0", offset)
+        type_end = data.index(b"\0", name_end + 1)
+        size = struct.unpack_from("<i", data, type_end + 1)[0]
+        value = type_end + 5
+        if data[offset:name_end] == b"dataWindow":
+            x0, y0, x1, y1 = struct.unpack_from("<iiii", data, value)
+            return x1 - x0 + 1, y1 - y0 + 1
+        offset = value + size
+    raise AssetsError(f"{path} has no dataWindow in its header; re-export it")
+
+
+def _radiance_size(path: str) -> tuple[int, int]:
+    """Width and height from a Radiance .hdr header ("-Y <height> +X <width>")."""
+    with open(path, "rb") as handle:
+        for _ in range(64):
+            line = handle.readline().strip()
+            parts = line.split()
+            if len(parts) == 4 and parts[0] in (b"-Y", b"+Y"):
+                return int(parts[3]), int(parts[1])
+    raise AssetsError(f"{path} has no resolution line in its header; re-export it")
+
+
+@lru_cache(maxsize=256)
+def hdri_size(path: str) -> tuple[int, int]:
+    """An HDRI's width and height in pixels, from its header."""
+    return _exr_size(path) if path.lower().endswith(".exr") else _radiance_size(path)
+
+
+def backplate_hdris(catalogue: AssetCatalogue, min_width: int) -> frozenset[str]:
+    """The catalogue's HDRIs sharp enough to be a visible background (at least ``min_width`` pixels wide: a
+    640-pixel frame of 35-75 degrees needs ~3-6k pixels over 360)."""
+    return frozenset(p for p in catalogue.hdris if hdri_size(p)[0] >= min_width)
+
+
+@lru_cache(maxsize=16)
+def ground_albedo(path: str) -> tuple[float, float, float]:
+    """The albedo of the ground an equirectangular HDRI shows: pi x its mean radiance below the horizon over the
+    irradiance from the sky above (cosine-weighted), per channel, clipped to [0.02, 0.8]."""
+    os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")
+    import cv2
+
+    image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise AssetsError(f"{path} cannot be read as an HDRI; remove it from the library or re-export it")
+    step = max(1, image.shape[1] // 512)
+    rgb = np.asarray(image[::step, ::step, 2::-1], np.float64)
+    rows = rgb.shape[0]
+    elevation = (0.5 - (np.arange(rows) + 0.5) / rows) * np.pi
+    sky, ground = elevation > 0, elevation < -np.radians(5.0)
+    weight = np.cos(elevation)  # solid angle per row of an equirectangular image
+    irradiance = (rgb[sky].mean(axis=1) * (weight * np.sin(elevation))[sky, None]).sum(axis=0)
+    irradiance *= 2.0 * np.pi * (np.pi / rows)  # the row integral's measure
+    radiance = (rgb[ground].mean(axis=1) * weight[ground, None]).sum(axis=0) / weight[ground].sum()
+    albedo = np.clip(np.pi * radiance / np.maximum(irradiance, 1e-6), 0.02, 0.8)
+    return (float(albedo[0]), float(albedo[1]), float(albedo[2]))
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """Optional ``<hdri>.json`` next to an HDRI: the camera height it was captured at, and the azimuth sectors
+    (degrees, in the HDRI's own frame, counterclockwise from +X) where its ground is open."""
+
+    capture_height_m: float | None = None
+    open_azimuths_deg: tuple[tuple[float, float], ...] = ()
+
+
+@lru_cache(maxsize=256)
+def hdri_sidecar(path: str) -> Sidecar:
+    """The HDRI's sidecar, or an empty one; a malformed sidecar is an ``AssetsError`` naming the fix."""
+    import json
+
+    sidecar = Path(path).with_suffix(".json")
+    if not sidecar.is_file():
+        return Sidecar()
+    try:
+        data = json.loads(sidecar.read_text())
+        height = data.get("capture_height_m")
+        sectors = tuple((float(a), float(b)) for a, b in data.get("open_azimuths_deg", []))
+        return Sidecar(None if height is None else float(height), sectors)
+    except (ValueError, TypeError) as exc:
+        raise AssetsError(
+            f'{sidecar} is not a valid sidecar ({exc}); write {{"capture_height_m": 1.6, '
+            f'"open_azimuths_deg": [[0, 90]]}} or remove it'
+        ) from None
+
+
+def look_azimuth(column_deg: float, rotation_deg: float) -> float:
+    """The world azimuth (radians, counterclockwise from +X) a camera looks along to see the column at
+    ``column_deg`` (0-360, from the image's left edge) of an HDRI rotated by ``rotation_deg`` about Z: Cycles maps a
+    direction of azimuth phi to u = 0.5 - (phi + rotation) / 2 pi."""
+    u = column_deg / 360.0
+    return float(np.pi * (1.0 - 2.0 * u) - np.radians(rotation_deg))
