@@ -352,7 +352,8 @@ with stdout_to(Path(os.environ["PROBE_LOG"])):
     scene.view_settings.view_transform = config.photo.view_transform
     scene.view_settings.look = config.photo.blender_look
     blender.build(plan)
-    data = blender.bproc.renderer.render(verbose=False, file_prefix="display_", output_key="display", load_keys={"display"})
+    keys = {"display"}
+    data = blender.bproc.renderer.render(verbose=False, file_prefix="display_", output_key="display", load_keys=keys)
     theirs = np.asarray(data["display"][0], np.uint8)[..., :3]
 people = np.isin(frame.instance_map, [i for n, i in frame.index_of.items() if n.startswith("person_")])
 print(json.dumps({

@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
+from bpgen.colour import linear_to_srgb
 from bpgen.geometry.labels import amodal_mask
 from bpgen.render import shard as shard_loop
 from bpgen.render.config import compose_render_config
 from bpgen.render.shard import InputError, render_shard
 from bpgen.run import layout
 from bpgen.scene.plan import ScenePlan
-from bpgen.colour import linear_to_srgb
 from bpgen.scene.renderer import RenderedFrame, RenderSettings, person_name
 
 TINY = ["body=mannequin", "resolution=[48,36]", "frames_per_scene=2", "write_depth=true", "scene.distractors=[1,2]"]

@@ -25,9 +25,9 @@ from bpgen.scene.rooms import Room, ground_material, plan_room
 from bpgen.scene.specs import LightSpec, MaterialSpec, ObjectSpec, sample_material
 from bpgen.world.assets import (
     WorldSpec,
-    backplate_hdris,
     ground_albedo,
     hdri_sidecar,
+    hdri_size,
     load_catalogue,
     look_azimuth,
     sample_texture,
@@ -429,10 +429,7 @@ def _backdrop(rng: np.random.Generator, config: PlanConfig, layout: str, world: 
     u = rng.uniform()
     if layout != "outdoor" or world.kind != "hdri" or config.mode.name == "viewpoint":
         return world
-    catalogue = load_catalogue(config.world.assets_dir)
-    if u >= config.world.backplate_share or world.hdri not in backplate_hdris(
-        catalogue, config.world.backplate_min_width
-    ):
+    if u >= config.world.backplate_share or hdri_size(world.hdri)[0] < config.world.backplate_min_width:
         return world
     return replace(world, backplate=True, ground_albedo=ground_albedo(world.hdri))
 

@@ -117,7 +117,7 @@ SURFACES: dict[str, Surface] = {
         (0.35, 0.55),
         square=True,
     ),
-    "grass": Surface("grain", (0.2, 0.28), (0.45, 0.7), (0.2, 0.42), (0.6, 0.85), (0.85, 1.0), grain_m=(0.01, 0.04)),
+    "grass": Surface("grain", (0.2, 0.28), (0.4, 0.6), (0.3, 0.5), (0.6, 0.85), (0.85, 1.0), grain_m=(0.01, 0.04)),
     "gravel": Surface("grain", (0.06, 0.11), (0.1, 0.3), (0.4, 0.65), (0.7, 0.9), (0.85, 1.0), grain_m=(0.005, 0.02)),
 }
 FLOORS = {"wood": 4.0, "floor_tiles": 2.0, "carpet": 1.5, "concrete": 1.0, "vinyl": 1.0}

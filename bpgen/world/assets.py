@@ -359,12 +359,6 @@ def hdri_size(path: str) -> tuple[int, int]:
     return _exr_size(path) if path.lower().endswith(".exr") else _radiance_size(path)
 
 
-def backplate_hdris(catalogue: AssetCatalogue, min_width: int) -> frozenset[str]:
-    """The catalogue's HDRIs sharp enough to be a visible background (at least ``min_width`` pixels wide: a
-    640-pixel frame of 35-75 degrees needs ~3-6k pixels over 360)."""
-    return frozenset(p for p in catalogue.hdris if hdri_size(p)[0] >= min_width)
-
-
 @lru_cache(maxsize=16)
 def ground_albedo(path: str) -> tuple[float, float, float]:
     """The albedo of the ground an equirectangular HDRI shows: pi x its mean radiance below the horizon over the
