@@ -41,7 +41,13 @@ sys.path.insert(0, str(ROOT))
 from bench.quality_window import window_bounds  # noqa: E402
 
 # the photo post-process's random parts off: rows differ by the renderer only
-FIXED = ["image_format=png", "photo.read_noise=[0,0]", "photo.shot_gain=[0,0]", "photo.dof_probability=0", "seed=0"]
+FIXED = [
+    "image_format=png",
+    "photo.sensor_noise=false",
+    "photo.depth_of_field=false",
+    "photo.sharpening=false",
+    "seed=0",
+]
 # Cycles settings of the commit before the presets, spelled in the presets' keys (Cycles' own OIDN instead of
 # the compositor's): isolates what the denoiser's placement changes.
 TODAY = [

@@ -30,7 +30,7 @@ def main() -> int:
     from bpgen.bodies import load_body
     from bpgen.geometry.camera import Camera, fx_from_fov, look_at
     from bpgen.render.config import compose_render_config
-    from bpgen.render.shard import stdout_to
+    from bpgen.render.shard import develop_frame, stdout_to
     from bpgen.scene.plan import plan_scene
 
     overrides = ["mode.people=[1,1]", "pose=uniform", "pose.orientation_mix={upright:1.0}", "scene.distractors=[0,0]"]
@@ -62,7 +62,8 @@ def main() -> int:
         blender.build(plan)
         with stdout_to(log):
             rendered = blender.render()
-        tiles.append(np.concatenate([f.rgb for f in rendered], axis=0)[..., ::-1])
+        shown = [develop_frame(plan, v, f, config, blender)[0] for v, f in zip(plan.frames, rendered, strict=True)]
+        tiles.append(np.concatenate(shown, axis=0)[..., ::-1])
         print(person.shape.attributes | (person.look.labels() if person.look else {}), flush=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(args.output), np.concatenate(tiles, axis=1))

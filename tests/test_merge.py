@@ -152,7 +152,7 @@ def test_merge_sbatch_writes_the_dataset_and_check_passes(run_copy: Path):
     stats = load(dataset / layout.DATASET_STATS)
     assert stats["counts"]["images"] == {"train": 6, "val": 3}
     assert sum(stats["histograms"]["annotations_per_image"]["counts"]) == 9
-    assert len(list((dataset / "plots").glob("*.png"))) == 8 + len(PERSON_NUMBERS) + len(PERSON_NAMES)
+    assert len(list((dataset / "plots").glob("*.png"))) == 9 + len(PERSON_NUMBERS) + len(PERSON_NAMES)
     annotations = len(ann_ids)
     assert stats["histograms"]["body_model"] == {"anny": 0, "mannequin": annotations, "other": 0, "unknown": 0}
     assert stats["histograms"]["age_years"]["unknown"] == annotations  # a mannequin has no age

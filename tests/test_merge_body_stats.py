@@ -85,6 +85,16 @@ def test_person_histograms_bin_values_and_count_unknowns():
     assert h["garments"] == {g: int(g in worn) for g in GARMENTS} | {"other": 1, "unknown": 2}  # [] is known
 
 
+def test_height_fraction_is_box_height_over_image_height():
+    stats = DatasetStats()
+    boxes = [[0, 0, 10, 24], [5, 5, 30, 240], [0, 0, 50, 470], [0, 0, 9, 480]]  # x, y, w, h in a 480-high image
+    stats.add_image([annotation(OLD) | {"bbox": b} for b in boxes], [], image_height=480)
+    stats.add_image([annotation(OLD) | {"bbox": [0, 0, 5, 5]}], [])  # no height given: not counted
+    h = stats.as_dict()["height_fraction"]
+    assert len(h["counts"]) == 20 and sum(h["counts"]) == 4
+    assert [i for i, c in enumerate(h["counts"]) for _ in range(c)] == [1, 10, 19, 19]  # 0.05, 0.5, 0.98, 1.0
+
+
 def test_pose_strategy_and_template_shares_are_counted():
     stats = DatasetStats()
     poses = [("everyday", "sit_seat/phone"), ("everyday", "walk/relaxed"), ("everyday", "walk/relaxed"),

@@ -151,7 +151,8 @@ def test_optix_denoiser_without_optix_is_refused_and_writes_nothing(tmp_path):
 @pytest.mark.blender
 @pytest.mark.anny
 def test_labels_are_the_same_whatever_the_preset(tmp_path):
-    """The same seed at draft and high quality: other pixels, the same annotations and frame records."""
+    """The same seed at draft and high quality: other pixels, the same annotations and frame records (the metered
+    exposure within the noise)."""
     tiny = ["resolution=[64,48]", "frames_per_scene=2", "mode=occlusion", "scene.distractors=[1,2]", "device=cpu"]
     shards = {}
     for preset in ("draft", "high"):
@@ -163,7 +164,11 @@ def test_labels_are_the_same_whatever_the_preset(tmp_path):
     draft, high = shards["draft"], shards["high"]
     assert coco_of(draft, "info")["annotations"], "the tiny shard should show people"
     assert coco_of(draft, "info") == coco_of(high, "info")
-    assert frames_of(draft) == frames_of(high)
+    records = {preset: frames_of(shard) for preset, shard in shards.items()}
+    metered = {preset: [r["photo"].pop("exposure") for r in frames] for preset, frames in records.items()}
+    assert records["draft"] == records["high"]  # all but the exposure, metered on the rendered pixels:
+    for a, b in zip(metered["draft"], metered["high"], strict=True):  # the same light, within the render noise
+        assert a["metered_on"] == b["metered_on"] and abs(a["metered_ev"] - b["metered_ev"]) < 0.5
     images = sorted(p.name for p in (draft / layout.IMAGES).iterdir())
     assert len(images) == 4
     assert all((draft / layout.IMAGES / n).read_bytes() != (high / layout.IMAGES / n).read_bytes() for n in images)

@@ -29,7 +29,8 @@ from bpgen.render.config import RenderConfig, config_text
 from bpgen.run import layout
 
 if TYPE_CHECKING:
-    from bpgen.scene.renderer import Renderer, RendererFactory
+    from bpgen.scene.plan import FrameCamera, ScenePlan
+    from bpgen.scene.renderer import RenderedFrame, Renderer, RendererFactory
 
 
 class InputError(UserError, ValueError):
@@ -63,6 +64,29 @@ def write_depth(path: Path, depth: np.ndarray) -> None:
     atomic_write_image(path, np.where(depth < 65.535, np.round(depth * 1000.0), 0).astype(np.uint16))
 
 
+def develop_frame(
+    plan: ScenePlan, view: FrameCamera, output: RenderedFrame, config: RenderConfig, renderer: Renderer
+) -> tuple[np.ndarray, dict[str, Any], float | None]:
+    """A rendered frame developed as its camera would: metered on the people, focused on the drawn person,
+    exposed, blurred and noised in linear light, shown through the renderer's view transform, sharpened.
+    Returns the 8-bit image, its exposure record and the focus distance (None without depth of field)."""
+    from bpgen.photo.develop import develop_linear, focus_distance, sharpen
+    from bpgen.scene.renderer import person_name
+
+    names = [person_name(i) for i in range(len(plan.people))]
+    photo, focus = view.photo, None
+    people = np.isin(output.instance_map, [output.index_of[n] for n in names if n in output.index_of])
+    if config.photo.depth_of_field and plan.people:  # focus on the drawn person's visible surface
+        index = output.index_of.get(names[photo.focus_person])
+        centre = plan.people[photo.focus_person].posed.vertices.mean(axis=0)
+        fallback = float(view.camera.to_camera(centre[None])[0, 2])
+        focus = focus_distance(output.depth, None if index is None else output.instance_map == index, fallback)
+    exposed = develop_linear(
+        output.linear, output.albedo, output.depth, people, photo, config.photo, view.camera.fx, focus
+    )
+    return sharpen(renderer.display(exposed.linear), photo.sharpening), exposed.exposure, focus
+
+
 def render_scene(
     shard: int,
     scene_index: int,
@@ -74,7 +98,6 @@ def render_scene(
     tmp: Path,
 ) -> dict[str, Any]:
     """Plan, build, render and label one scene; returns its checkpoint record (frames + timings)."""
-    from bpgen.photo.develop import develop_linear, focus_distance, sharpen
     from bpgen.photo.sampling import photo_record
     from bpgen.render.frame_labels import frame_labels
     from bpgen.scene.plan import plan_scene
@@ -93,17 +116,8 @@ def render_scene(
     for offset, (view, output) in enumerate(zip(plan.frames, rendered, strict=True)):
         number = first_frame + offset
         file_name = layout.image_file(number, config.image_format)
-        photo, focus = view.photo, None
-        people = np.isin(output.instance_map, [output.index_of[n] for n in names if n in output.index_of])
-        if config.photo.depth_of_field and plan.people:  # focus on the drawn person's visible surface
-            index = output.index_of.get(names[photo.focus_person])
-            centre = plan.people[photo.focus_person].posed.vertices.mean(axis=0)
-            fallback = float(view.camera.to_camera(centre[None])[0, 2])
-            focus = focus_distance(output.depth, None if index is None else output.instance_map == index, fallback)
-        exposed = develop_linear(
-            output.linear, output.albedo, output.depth, people, photo, config.photo, view.camera.fx, focus
-        )
-        rgb = sharpen(renderer.display(exposed.linear), photo.sharpening)
+        photo = view.photo
+        rgb, exposure, focus = develop_frame(plan, view, output, config, renderer)
         write_image(tmp / file_name, rgb, config, photo.jpeg_quality)
         if config.write_depth:
             (tmp / layout.DEPTH).mkdir(exist_ok=True)
@@ -112,7 +126,7 @@ def render_scene(
             plan, view, output.instance_map, output.depth, output.index_of, names, config.min_visible_pixels
         )
         record.update(frame=number, scene=scene_index, file_name=file_name, layout=plan.layout)
-        record["photo"] = photo_record(photo, config.photo, exposed.exposure, focus, config.image_format)
+        record["photo"] = photo_record(photo, config.photo, exposure, focus, config.image_format)
         image = {
             "file_name": file_name,
             "width": config.width,
