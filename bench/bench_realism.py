@@ -62,6 +62,8 @@ GROUPINGS = {  # results key -> (table title, record -> group)
     "per_everyday_base": ("everyday base", lambda r: r["template"].split("/")[0] if r.get("template") else None),
     "per_mode": ("mode", lambda r: r["mode"]),
     "per_viewpoint": ("viewpoint kind", lambda r: r["viewpoint"]),
+    "per_layout": ("world layout", lambda r: r.get("layout", "unknown")),
+    "per_camera": ("camera class", lambda r: r.get("camera", "unknown")),
     "per_height": ("person height (visible box, px at 640x480)", lambda r: band(r.get("height_px"), HEIGHT_BANDS)),
     "per_extremeness": ("pose extremeness", lambda r: band(r.get("extremeness"), EXTREMENESS_BANDS)),
 }

@@ -104,21 +104,24 @@ def evaluate_person(pose: Any, image_bgr: np.ndarray, ann: dict[str, Any]) -> di
     }
 
 
-def shard_people(shard_dir: Path) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
-    """coco.json and, per annotation id, the frames.jsonl person record (strategy, body_model, ...)."""
+def shard_people(shard_dir: Path) -> tuple[dict[str, Any], dict[int, dict[str, Any]], dict[str, str]]:
+    """coco.json, per annotation id the frames.jsonl person record (strategy, body_model, ...), and per image file
+    the frame's camera class ("unknown" for shards from before camera classes)."""
     coco = json.loads((shard_dir / "coco.json").read_text())
     persons: dict[int, dict[str, Any]] = {}
+    cameras: dict[str, str] = {}
     with open(shard_dir / "frames.jsonl") as lines:
         for line in lines:
             frame = json.loads(line)
+            cameras[frame.get("file_name", "")] = frame.get("photo", {}).get("camera", "unknown")
             for person in frame["persons"]:
                 if person.get("annotation_id") is not None:
                     persons[int(person["annotation_id"])] = person
-    return coco, persons
+    return coco, persons, cameras
 
 
 def evaluate_shard(pose: Any, shard_dir: Path, out: Any, counter: list[int]) -> None:
-    coco, persons = shard_people(shard_dir)
+    coco, persons, cameras = shard_people(shard_dir)
     images = {image["id"]: image for image in coco["images"]}
     by_image: dict[int, list[dict[str, Any]]] = {}
     for ann in coco["annotations"]:
@@ -139,6 +142,8 @@ def evaluate_shard(pose: Any, shard_dir: Path, out: Any, counter: list[int]) -> 
                 "body": ann.get("body_model") or person.get("body_model") or "unknown",
                 "mode": image.get("mode", "unknown"),
                 "viewpoint": image.get("viewpoint", "default"),
+                "layout": image.get("layout", "unknown"),
+                "camera": cameras.get(image["file_name"], "unknown"),
                 "scene": image.get("scene", image_id),
                 "strategy": person.get("strategy", "unknown"),
                 "template": person.get("template"),
