@@ -1,8 +1,13 @@
-"""Weighted random choice over named options (numpy only)."""
+"""Random choices from explicit draws (numpy only): a weighted choice over named options, a point in a range."""
 
 from __future__ import annotations
 
 import numpy as np
+
+
+def between(u: float, bounds: tuple[float, float]) -> float:
+    """The point a uniform draw ``u`` in [0, 1) picks in ``bounds`` (min, max): one draw, whatever the bounds."""
+    return float(bounds[0] + (bounds[1] - bounds[0]) * u)
 
 
 def choose(rng: np.random.Generator, weights: dict[str, float]) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from bpgen.choice import choose
+from bpgen.choice import between, choose
 from bpgen.photo.cameras import CAMERA_CLASSES, CameraClass
 from bpgen.photo.config import PhotoConfig
 
@@ -64,30 +64,26 @@ def quantize_exposure(value: float, bounds: tuple[float, float] = EXPOSURE_LIMIT
     return float(min(max(step, bounds[0]), bounds[1]))
 
 
-def _between(u: float, bounds: tuple[float, float]) -> float:
-    return float(bounds[0] + (bounds[1] - bounds[0]) * u)
-
-
 def sample_photo(rng: np.random.Generator, config: PhotoConfig, people: int) -> PhotoSpec:
     """One frame's camera class and photometry. Always draws the same numbers in the same order."""
     name = choose(rng, config.camera_mix)
     camera = CAMERA_CLASSES[name]
     u = rng.uniform(size=10)
     low, high = camera.jpeg_quality  # integers() would draw more or fewer numbers depending on the range
-    iso = float(np.exp(_between(u[3], (np.log(camera.iso[0]), np.log(camera.iso[1])))))
+    iso = float(np.exp(between(u[3], (np.log(camera.iso[0]), np.log(camera.iso[1])))))
     return PhotoSpec(
         camera=name,
-        fov_deg=_between(u[0], camera.fov_deg),
-        sensor_width_mm=_between(u[1], camera.sensor_width_mm),
-        f_number=_between(u[2], camera.f_number),
+        fov_deg=between(u[0], camera.fov_deg),
+        sensor_width_mm=between(u[1], camera.sensor_width_mm),
+        f_number=between(u[2], camera.f_number),
         iso=round(iso),
-        exposure_bias_ev=_between(u[4], config.exposure_bias_ev),
-        white_balance_k=_between(u[5], config.white_balance_k),
-        tint=_between(u[6], config.tint),
+        exposure_bias_ev=between(u[4], config.exposure_bias_ev),
+        white_balance_k=between(u[5], config.white_balance_k),
+        tint=between(u[6], config.tint),
         focus_person=min(max(people, 1) - 1, int(u[7] * people)),
         noise_seed=int(rng.integers(0, 2**31 - 1)),
         jpeg_quality=min(high, low + int(u[8] * (high - low + 1))),
-        sharpening=_between(u[9], camera.sharpening) if config.sharpening else 0.0,
+        sharpening=between(u[9], camera.sharpening) if config.sharpening else 0.0,
         elevated=bool(rng.uniform() < camera.elevated_share),
     )
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bpgen.choice import between
 from bpgen.geometry.camera import Camera, fx_from_fov, look_at
 from bpgen.scene.config import CameraConfig
 
@@ -70,7 +71,7 @@ def camera_height(rng: np.random.Generator, config: CameraConfig, elevated: bool
         bounds = config.low_height_m
     else:
         bounds = config.height_m
-    return float(bounds[0] + (bounds[1] - bounds[0]) * u_height)
+    return between(u_height, bounds)
 
 
 def _placed(target: np.ndarray, distance: float, azimuth: float, camera_z: float) -> np.ndarray:

@@ -416,10 +416,10 @@ class Backdrop:
     def camera_azimuth(self, u: float) -> float:
         """Where the camera stands (azimuth from the people), so that it looks at an open column."""
         sectors = self.open_columns_deg or ((0.0, 360.0),)
-        lengths = np.array([b - a for a, b in sectors])
-        position = u * lengths.sum()
-        index = min(int(np.searchsorted(np.cumsum(lengths), position, side="right")), len(sectors) - 1)
-        column = sectors[index][0] + position - (np.cumsum(lengths)[index] - lengths[index])
+        ends = np.cumsum([b - a for a, b in sectors])  # the sectors laid end to end
+        position = u * ends[-1]
+        index = min(int(np.searchsorted(ends, position, side="right")), len(sectors) - 1)
+        column = sectors[index][1] - (ends[index] - position)
         return look_azimuth(float(column), self.rotation_deg) + np.pi
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bpgen.choice import choose
+from bpgen.choice import between, choose
 from bpgen.colour import blackbody_color, linear
 from bpgen.scene.config import LAYOUTS
 from bpgen.scene.specs import LightSpec, MaterialSpec, ObjectSpec
@@ -134,23 +134,20 @@ def natural_material(rng: np.random.Generator, name: str) -> MaterialSpec:
     surface = SURFACES[name]
     u = rng.uniform(size=8)
 
-    def at(bounds: tuple[float, float], x: float) -> float:
-        return float(bounds[0] + (bounds[1] - bounds[0]) * x)
-
-    h, s, v = at(surface.hue, u[0]), at(surface.saturation, u[1]), at(surface.value, u[2])
-    length = at(surface.element_m[0], u[5])
-    width = length if surface.square else at(surface.element_m[1], u[6])
-    gap_value = at(surface.gap_value, u[7])
+    h, s, v = between(u[0], surface.hue), between(u[1], surface.saturation), between(u[2], surface.value)
+    length = between(u[5], surface.element_m[0])
+    width = length if surface.square else between(u[6], surface.element_m[1])
+    gap_value = between(u[7], surface.gap_value)
     return MaterialSpec(
         color=_srgb_hsv(h, s, v),
-        roughness=at(surface.roughness, u[4]),
+        roughness=between(u[4], surface.roughness),
         metallic=0.0,
         pattern=surface.pattern,
-        color2=_srgb_hsv(h, min(1.0, s * 1.05), v * at(surface.variation, u[3])),
-        scale=at(surface.grain_m, u[6]),
+        color2=_srgb_hsv(h, min(1.0, s * 1.05), v * between(u[3], surface.variation)),
+        scale=between(u[6], surface.grain_m),
         distortion=0.0,
         element_m=(length, width),
-        gap_m=at(surface.gap_m, u[7]),
+        gap_m=between(u[7], surface.gap_m),
         gap_color=_srgb_hsv(h, s * 0.3, gap_value),
     )
 
