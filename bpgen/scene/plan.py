@@ -34,6 +34,7 @@ from bpgen.world.assets import (
     sample_world,
 )
 
+CAMERA_TRIES = 30  # camera draws per frame before the last one is taken as it is
 PRIMITIVES = ("CUBE", "CYLINDER", "CONE", "SPHERE", "MONKEY")
 LIGHT_ENERGY = {"POINT": (200.0, 1500.0), "SUN": (1.0, 5.0), "AREA": (200.0, 1500.0), "SPOT": (300.0, 2000.0)}
 LIGHT_TYPES = tuple(LIGHT_ENERGY)  # watts, except SUN: W/m^2
@@ -361,10 +362,12 @@ def plan_scene(rng: np.random.Generator, config: PlanConfig, body: Body, frames:
         viewpoint = choose(camera_rng, config.mode.viewpoints) if config.mode.viewpoints else "default"
         azimuth = occluder_azimuth if config.mode.name == "occlusion" else None
         photo = sample_photo(photo_rng, config.photo, len(people))
-        for _try in range(30):
+        for attempt in range(CAMERA_TRIES):
             camera = _camera(camera_rng, config, viewpoint, photo, people, center, radius, azimuth, backdrop)
-            if room is not None:  # the photographer stands in the room
-                camera = _inside(camera, room)
+            if room is not None and not room.contains(camera.position, 0.25):  # the photographer stands in the room:
+                if attempt < CAMERA_TRIES - 1:  # a camera behind a wall is a failed try, like one inside a body
+                    continue
+                camera = _inside(camera, room)  # the last try: moved in along its line of sight
             if _camera_clear(camera, people, objects, center):
                 break
         cameras.append(FrameCamera(camera, viewpoint, photo))
