@@ -58,11 +58,13 @@ def main() -> int:
             dataclasses.replace(plan.frames[0], camera=Camera(args.size, args.size, fx, full)),
             dataclasses.replace(plan.frames[1], camera=Camera(args.size, args.size, fx, close)),
         ]
-        plan = dataclasses.replace(plan, frames=frames)
+        plan = dataclasses.replace(plan, frames=frames, frame_people=())  # one pose, several cameras
         blender.build(plan)
         with stdout_to(log):
             rendered = blender.render()
-        shown = [develop_frame(plan, v, f, config, blender)[0] for v, f in zip(plan.frames, rendered, strict=True)]
+        shown = [
+            develop_frame(plan.people, v, f, config, blender)[0] for v, f in zip(plan.frames, rendered, strict=True)
+        ]
         tiles.append(np.concatenate(shown, axis=0)[..., ::-1])
         print(person.shape.attributes | (person.look.labels() if person.look else {}), flush=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)

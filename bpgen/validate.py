@@ -55,6 +55,13 @@ def positive(value: Any, key: str, kind: type = int, allow_zero: bool = False) -
     return number
 
 
+def flag(value: Any, key: str) -> bool:
+    """A true/false switch (not 0/1, not a string)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key} must be true or false, got {value!r}")
+    return value
+
+
 def probability(value: Any, key: str) -> float:
     """A share in [0, 1]."""
     try:

@@ -301,3 +301,15 @@ def test_a_resumed_shard_has_the_pixels_of_an_uninterrupted_one(tmp_path):
     assert names == sorted(p.name for p in resumed.iterdir()) and len(names) == 4
     differ = [n for n in names if (resumed / n).read_bytes() != (whole / n).read_bytes()]
     assert not differ, f"images {differ} differ after the resume"
+        checked += 1
+    assert checked >= 1
+
+
+def test_each_frame_renders_its_own_pose(single_person_shard):
+    """pose.per_frame: the scene's second frame shows the person in a new pose, and what Blender drew is that
+    pose (the silhouette test above compares every frame's mask with its own frame's mesh)."""
+    first, second = frames_of(single_person_shard)[:2]
+    assert first["scene"] == second["scene"]
+    a, b = first["persons"][0], second["persons"][0]
+    assert a["shape"] == b["shape"] and a["strategy"] == b["strategy"]
+    assert a["body_pose"] != b["body_pose"]

@@ -31,3 +31,19 @@ def link_object(name: str, mesh: Any) -> Any:
     obj = bpy.data.objects.new(name, mesh)
     bpy.context.collection.objects.link(obj)
     return obj
+
+
+def pose_per_frame(obj: Any, frames: list[np.ndarray]) -> None:
+    """Show ``frames[f]`` ([V,3], same topology as the mesh) at frame ``f``: one absolute shape key per frame
+    after the first, keyed fully on at its frame and off at the others. The mesh and its materials stay; Cycles
+    re-syncs only its vertices from one frame to the next."""
+    obj.shape_key_add(name="Basis", from_mix=False)
+    keys = []
+    for f, vertices in enumerate(frames[1:], start=1):
+        key = obj.shape_key_add(name=f"frame_{f:03d}", from_mix=False)
+        key.data.foreach_set("co", vertices.astype(np.float32).ravel())
+        keys.append(key)
+    for f in range(len(frames)):
+        for k, key in enumerate(keys, start=1):
+            key.value = 1.0 if k == f else 0.0
+            key.keyframe_insert("value", frame=f)

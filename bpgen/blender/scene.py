@@ -12,7 +12,7 @@ import numpy as np
 
 from bpgen.blender import bproc_adapter
 from bpgen.blender.develop import DisplayTransform, enable_albedo_output
-from bpgen.blender.mesh import link_object, triangle_mesh
+from bpgen.blender.mesh import link_object, pose_per_frame, triangle_mesh
 from bpgen.blender.person import add_person_mesh
 from bpgen.blender.world import build_world, natural_surface, textured_material
 from bpgen.errors import DeviceError
@@ -166,9 +166,12 @@ class BlenderScene:
         bpy.context.scene.render.use_persistent_data = True
         for i, (person, material) in enumerate(zip(plan.people, plan.person_materials, strict=True)):
             if person.look is not None and person.posed.surface is not None:
-                add_person_mesh(person_name(i), person.posed, person.look)  # skin, eyes, hair, clothes
+                obj = add_person_mesh(person_name(i), person.posed, person.look)  # skin, eyes, hair, clothes
             else:
-                self._mesh(person_name(i), person.posed.vertices, person.posed.faces, material)
+                obj = self._mesh(person_name(i), person.posed.vertices, person.posed.faces, material).blender_obj
+            poses = [plan.people_in(f)[i].posed.vertices for f in range(len(plan.frames))]
+            if any(p is not poses[0] for p in poses):  # posed anew in later frames: the same mesh, moved
+                pose_per_frame(obj, poses)
         half = plan.floor_size / 2.0
         floor = bproc.object.create_primitive("PLANE", scale=[half, half, 1.0])
         floor.set_name("floor")

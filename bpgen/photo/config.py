@@ -7,7 +7,7 @@ from typing import Any
 
 from bpgen.colour import KELVIN_LIMITS
 from bpgen.photo.cameras import CAMERA_CLASSES
-from bpgen.validate import ConfigError, FloatRange, section
+from bpgen.validate import ConfigError, FloatRange, flag, section
 from bpgen.validate import range_pair as _range
 from bpgen.validate import weights as _weights
 
@@ -79,12 +79,6 @@ class PhotoConfig:
         return f"AgX - {self.look}" if self.view_transform == "AgX" else self.look
 
 
-def _flag(value: Any, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"photo.{key} must be true or false, got {value!r}")
-    return value
-
-
 def photo_config_from_dict(photo: dict[str, Any]) -> PhotoConfig:
     """Validate configs/render.yaml's ``photo:`` section; errors are one line naming the key."""
     photo = section(photo, "photo", KEYS, "add it (see configs/render.yaml)")
@@ -107,11 +101,11 @@ def photo_config_from_dict(photo: dict[str, Any]) -> PhotoConfig:
         view_transform=view,
         look=None if look is None else str(look),
         camera_mix=_weights(photo["camera_mix"], "photo.camera_mix", tuple(CAMERA_CLASSES)),
-        metering=_flag(photo["metering"], "metering"),
+        metering=flag(photo["metering"], "photo.metering"),
         exposure_bias_ev=bias,
         white_balance_k=kelvin,
         tint=tint,
-        depth_of_field=_flag(photo["depth_of_field"], "depth_of_field"),
-        sensor_noise=_flag(photo["sensor_noise"], "sensor_noise"),
-        sharpening=_flag(photo["sharpening"], "sharpening"),
+        depth_of_field=flag(photo["depth_of_field"], "photo.depth_of_field"),
+        sensor_noise=flag(photo["sensor_noise"], "photo.sensor_noise"),
+        sharpening=flag(photo["sharpening"], "photo.sharpening"),
     )

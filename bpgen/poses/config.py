@@ -8,7 +8,7 @@ from typing import Any
 from bpgen.poses.everyday import BASE_WEIGHTS, BASES, TEMPLATES
 from bpgen.poses.orientation import ORIENTATION_MODES
 from bpgen.poses.sampler import STRATEGIES
-from bpgen.validate import ConfigError, bounded, probability
+from bpgen.validate import ConfigError, bounded, flag, probability
 from bpgen.validate import positive as _positive
 from bpgen.validate import weights as _weights
 
@@ -27,6 +27,7 @@ class PoseConfig:
     self_collision_shrink: float = 0.85
     everyday_bases: dict[str, float] = field(default_factory=lambda: dict(BASE_WEIGHTS))  # strategy "everyday"
     everyday_templates: tuple[str, ...] = ()  # only these "<base>/<gesture>" templates (uniformly); () = all
+    per_frame: bool = True  # each frame of a scene poses its people anew (false: one pose per scene)
 
 
 def pose_config_from_dict(pose: dict[str, Any]) -> PoseConfig:
@@ -46,6 +47,7 @@ def pose_config_from_dict(pose: dict[str, Any]) -> PoseConfig:
             else dict(BASE_WEIGHTS)
         ),
         everyday_templates=_templates(pose.get("everyday_templates")),
+        per_frame=flag(pose.get("per_frame", True), "pose.per_frame"),
     )
 
 

@@ -438,6 +438,10 @@ MIRROR = np.diag([-1.0, 1.0, 1.0])  # the body frame's left-right reflection
 BASE_WEIGHTS = {name: b.weight for name, b in BASES.items()}
 
 
+class ConstraintsNotMet(RuntimeError):
+    """A template's constraints were not met on this skeleton (a failed pose attempt, not a failed run)."""
+
+
 def sample_everyday(
     rng: np.random.Generator,
     skeleton: Skeleton,
@@ -477,7 +481,7 @@ def sample_everyday(
         if met:
             break
     else:
-        raise RuntimeError(f"everyday template {name}: constraints not met in {DRAWS} draws")
+        raise ConstraintsNotMet(f"everyday template {name}: constraints not met in {DRAWS} draws")
     solved_tilt = bool(base.planted or base.knee_down or base.upright)
     orientation = "upright" if solved_tilt else "lying" if base.lying else "support"
     tilt: np.ndarray | None = root if solved_tilt else None

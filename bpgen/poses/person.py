@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -12,6 +12,7 @@ from bpgen.bodies import CAPSULE_NAMES, IGNORED_CAPSULE_PAIRS, Body, BodyShape, 
 from bpgen.choice import choose
 from bpgen.geometry.collision import Capsules, self_collisions
 from bpgen.poses.config import PoseConfig
+from bpgen.poses.everyday import BASES, ConstraintsNotMet
 from bpgen.poses.orientation import body_orientation, inversion_deg
 from bpgen.poses.sampler import EVERYDAY, JointAngles, sample_joint_angles
 from bpgen.poses.seat import Seat, fit_seat
@@ -86,42 +87,87 @@ def sample_person(
     identity, poses, orientation = rng.spawn(3)
     shape = body.sample_shape(identity, body_config)
     look = sample_look(identity, look_config, shape.attributes) if body.takes_look else None
-    skeleton: Skeleton | None = None
+    skeleton: list[Skeleton] = []
     for attempt in range(1, config.max_attempts + 1):
         strategy = choose(poses, config.strategy_mix)
-        if strategy == EVERYDAY and skeleton is None:
-            skeleton = Skeleton.of(body.pose(np.zeros((21, 3)), shape))
+        person = _pose_once(poses, orientation, body, shape, look, strategy, config, skeleton, attempt)
+        if person is not None:
+            return person
+    raise RuntimeError(
+        f"no self-intersection-free pose in {config.max_attempts} attempts; "
+        "lower pose.extreme_probability or raise pose.max_attempts"
+    )
+
+
+def repose_person(rng: np.random.Generator, body: Body, person: Person, config: PoseConfig) -> Person | None:
+    """The same person (shape, look, pose strategy) in a new pose and orientation, resting on the floor at the
+    body frame's origin (not placed); None when ``config.max_attempts`` draws found none. A person keeps its
+    strategy (an acrobat stays an acrobat, an everyday person draws another everyday template, but none that
+    needs a seat: seats are placed once per scene); a seated person keeps its seat and is not re-posed (None)."""
+    if person.seat is not None:
+        return None
+    strategy = person.angles.strategy
+    if strategy == EVERYDAY:
+        bases = {name: w for name, w in config.everyday_bases.items() if not BASES[name].seat}
+        templates = tuple(t for t in config.everyday_templates if not BASES[t.split("/")[0]].seat)
+        if not bases or (config.everyday_templates and not templates):
+            return None
+        config = replace(config, everyday_bases=bases, everyday_templates=templates)
+    poses, orientation = rng.spawn(2)
+    skeleton: list[Skeleton] = []
+    for attempt in range(1, config.max_attempts + 1):
+        posed = _pose_once(poses, orientation, body, person.shape, person.look, strategy, config, skeleton, attempt)
+        if posed is not None:
+            return posed
+    return None
+
+
+def _pose_once(
+    poses: np.random.Generator,
+    orientation: np.random.Generator,
+    body: Body,
+    shape: BodyShape,
+    look: Look | None,
+    strategy: str,
+    config: PoseConfig,
+    skeleton: list[Skeleton],
+    attempt: int,
+) -> Person | None:
+    """One pose draw of ``strategy``: posed, oriented, dressed and resting on the floor (with its seat), or None
+    when it intersects itself, misses the floor with a planted sole or finds no seat. ``skeleton`` caches the
+    person's skeleton (everyday poses are solved on it) across draws."""
+    if strategy == EVERYDAY and not skeleton:
+        skeleton.append(Skeleton.of(body.pose(np.zeros((21, 3)), shape)))
+    try:
         angles = sample_joint_angles(
             poses,
             strategy,
             extreme_probability=config.extreme_probability,
             jitter_deg=config.family_jitter_deg,
-            skeleton=skeleton,
+            skeleton=skeleton[0] if skeleton else None,
             everyday_bases=config.everyday_bases,
             everyday_templates=config.everyday_templates,
         )
-        local = body.pose(angles.body_pose, shape, angles.finger_curl)
-        if self_collisions(local.capsules, allowed_contacts(angles.contacts), config.self_collision_shrink):
-            continue
-        rotation, mode = body_orientation(
-            orientation, local, angles.orientation, angles.support, config.orientation_mix, angles.tilt
-        )
-        world = body.dress(local, shape, look).transformed(rotation, np.zeros(3))
-        lift = angles.lift - world.vertices[:, 2].min()  # lowest vertex on the floor, or above it
-        world = world.transformed(np.eye(3), np.array([0.0, 0.0, lift]))
-        if not planted_on_floor(world, angles.planted):
-            continue  # the mesh's sole misses the floor the skeleton's sole was solved onto (a kneeling knee lower)
-        seat = None
-        if angles.seat is not None:
-            seat = fit_seat(poses, world, angles.seat)
-            if seat is None:
-                continue  # no seat of a plausible height fits under this pose
-            world = world.transformed(np.eye(3), np.array([0.0, 0.0, seat.raised]))
-        return Person(angles, shape, look, rotation, mode, world, attempt, seat)
-    raise RuntimeError(
-        f"no self-intersection-free pose in {config.max_attempts} attempts; "
-        "lower pose.extreme_probability or raise pose.max_attempts"
+    except ConstraintsNotMet:  # this skeleton cannot take that template: another attempt
+        return None
+    local = body.pose(angles.body_pose, shape, angles.finger_curl)
+    if self_collisions(local.capsules, allowed_contacts(angles.contacts), config.self_collision_shrink):
+        return None
+    rotation, mode = body_orientation(
+        orientation, local, angles.orientation, angles.support, config.orientation_mix, angles.tilt
     )
+    world = body.dress(local, shape, look).transformed(rotation, np.zeros(3))
+    lift = angles.lift - world.vertices[:, 2].min()  # lowest vertex on the floor, or above it
+    world = world.transformed(np.eye(3), np.array([0.0, 0.0, lift]))
+    if not planted_on_floor(world, angles.planted):
+        return None  # the mesh's sole misses the floor the skeleton's sole was solved onto (a kneeling knee lower)
+    seat = None
+    if angles.seat is not None:
+        seat = fit_seat(poses, world, angles.seat)
+        if seat is None:
+            return None  # no seat of a plausible height fits under this pose
+        world = world.transformed(np.eye(3), np.array([0.0, 0.0, seat.raised]))
+    return Person(angles, shape, look, rotation, mode, world, attempt, seat)
 
 
 def allowed_contacts(contacts: tuple[tuple[str, str], ...]) -> np.ndarray:

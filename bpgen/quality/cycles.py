@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bpgen.validate import ConfigError, bounded
+from bpgen.validate import ConfigError, bounded, flag
 from bpgen.validate import choice as _choice
 from bpgen.validate import positive as _positive
 from bpgen.validate import section as _section
@@ -79,11 +79,8 @@ def cycles_config_from_dict(section: Any) -> CyclesConfig:
         value = _positive(section[key], f"cycles.{key}", float, allow_zero=True)
         return float(bounded(value, f"cycles.{key}", 0.0, high))
 
-    def flag(key: str) -> bool:
-        value = section[key]
-        if not isinstance(value, bool):
-            raise ConfigError(f"cycles.{key} must be true or false, got {value!r}")
-        return value
+    def switch(key: str) -> bool:
+        return flag(section[key], f"cycles.{key}")
 
     bounces = {
         key: bounded(
@@ -109,11 +106,11 @@ def cycles_config_from_dict(section: Any) -> CyclesConfig:
         denoise_passes=_choice(str(section["denoise_passes"]), "cycles.denoise_passes", tuple(DENOISE_PASSES)),
         denoise_prefilter=_choice(str(section["denoise_prefilter"]), "cycles.denoise_prefilter", DENOISE_PREFILTERS),
         denoise_quality=_choice(str(section["denoise_quality"]), "cycles.denoise_quality", DENOISE_QUALITIES),
-        light_tree=flag("light_tree"),
-        path_guiding=flag("path_guiding"),
+        light_tree=switch("light_tree"),
+        path_guiding=switch("path_guiding"),
         clamp_direct=fraction("clamp_direct", 1e6),
         clamp_indirect=fraction("clamp_indirect", 1e6),
-        caustics=flag("caustics"),
+        caustics=switch("caustics"),
         filter_glossy=fraction("filter_glossy", 10.0),
         texture_limit=int(texture_limit),
         **bounces,

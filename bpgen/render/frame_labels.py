@@ -8,7 +8,7 @@ import numpy as np
 
 from bpgen.geometry.keypoints import FOOT_KEYPOINTS
 from bpgen.geometry.labels import PersonLabel, keypoint_visibility, label_person
-from bpgen.scene.plan import FrameCamera, ScenePlan
+from bpgen.scene.plan import FrameCamera
 
 if TYPE_CHECKING:
     from bpgen.bodies import PosedBody
@@ -31,7 +31,7 @@ def _round(values: Any, digits: int = 5) -> list[Any]:
 
 
 def frame_labels(
-    plan: ScenePlan,
+    people: list[Person],
     view: FrameCamera,
     instance_map: np.ndarray,
     depth_map: np.ndarray,
@@ -43,7 +43,7 @@ def frame_labels(
     camera = view.camera
     annotations: list[dict[str, Any]] = []
     persons: list[dict[str, Any]] = []
-    for person, name in zip(plan.people, person_names, strict=True):
+    for person, name in zip(people, person_names, strict=True):
         posed = person.posed
         index = index_of.get(name, -1)  # -1: not in the instance map (entirely hidden or outside)
         label = label_person(camera, posed.vertices, posed.faces, posed.keypoints, instance_map, depth_map, index)

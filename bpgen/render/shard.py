@@ -29,7 +29,8 @@ from bpgen.render.config import RenderConfig, config_text
 from bpgen.run import layout
 
 if TYPE_CHECKING:
-    from bpgen.scene.plan import FrameCamera, ScenePlan
+    from bpgen.poses.person import Person
+    from bpgen.scene.plan import FrameCamera
     from bpgen.scene.renderer import RenderedFrame, Renderer, RendererFactory
 
 
@@ -65,7 +66,7 @@ def write_depth(path: Path, depth: np.ndarray) -> None:
 
 
 def develop_frame(
-    plan: ScenePlan, view: FrameCamera, output: RenderedFrame, config: RenderConfig, renderer: Renderer
+    people: list[Person], view: FrameCamera, output: RenderedFrame, config: RenderConfig, renderer: Renderer
 ) -> tuple[np.ndarray, dict[str, Any], float | None]:
     """A rendered frame developed as its camera would: metered on the people, focused on the drawn person,
     exposed, blurred and noised in linear light, shown through the renderer's view transform, sharpened.
@@ -73,16 +74,16 @@ def develop_frame(
     from bpgen.photo.develop import develop_linear, focus_distance, sharpen
     from bpgen.scene.renderer import person_name
 
-    names = [person_name(i) for i in range(len(plan.people))]
+    names = [person_name(i) for i in range(len(people))]
     photo, focus = view.photo, None
-    people = np.isin(output.instance_map, [output.index_of[n] for n in names if n in output.index_of])
-    if config.photo.depth_of_field and plan.people:  # focus on the drawn person's visible surface
+    on_people = np.isin(output.instance_map, [output.index_of[n] for n in names if n in output.index_of])
+    if config.photo.depth_of_field and people:  # focus on the drawn person's visible surface
         index = output.index_of.get(names[photo.focus_person])
-        centre = plan.people[photo.focus_person].posed.vertices.mean(axis=0)
+        centre = people[photo.focus_person].posed.vertices.mean(axis=0)
         fallback = float(view.camera.to_camera(centre[None])[0, 2])
         focus = focus_distance(output.depth, None if index is None else output.instance_map == index, fallback)
     exposed = develop_linear(
-        output.linear, output.albedo, output.depth, people, photo, config.photo, view.camera.fx, focus
+        output.linear, output.albedo, output.depth, on_people, photo, config.photo, view.camera.fx, focus
     )
     return sharpen(renderer.display(exposed.linear), photo.sharpening), exposed.exposure, focus
 
@@ -117,13 +118,14 @@ def render_scene(
         number = first_frame + offset
         file_name = layout.image_file(number, config.image_format)
         photo = view.photo
-        rgb, exposure, focus = develop_frame(plan, view, output, config, renderer)
+        people = plan.people_in(offset)
+        rgb, exposure, focus = develop_frame(people, view, output, config, renderer)
         write_image(tmp / file_name, rgb, config, photo.jpeg_quality)
         if config.write_depth:
             (tmp / layout.DEPTH).mkdir(exist_ok=True)
             write_depth(tmp / layout.depth_file(number), output.depth)
         annotations, record = frame_labels(
-            plan, view, output.instance_map, output.depth, output.index_of, names, config.min_visible_pixels
+            people, view, output.instance_map, output.depth, output.index_of, names, config.min_visible_pixels
         )
         record.update(frame=number, scene=scene_index, file_name=file_name, layout=plan.layout)
         record["photo"] = photo_record(photo, config.photo, exposure, focus, config.image_format)

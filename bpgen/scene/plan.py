@@ -18,7 +18,7 @@ from bpgen.colour import blackbody_color
 from bpgen.geometry.camera import Camera, fx_from_fov, look_at
 from bpgen.geometry.collision import bodies_overlap, spheres_hit_capsules
 from bpgen.photo.sampling import PhotoSpec, sample_photo
-from bpgen.poses.person import Person, sample_person
+from bpgen.poses.person import Person, repose_person, sample_person
 from bpgen.scene.config import PlanConfig
 from bpgen.scene.framing import camera_height, direction_from, draw_fraction, frame_subject
 from bpgen.scene.rooms import Room, ground_material, plan_room
@@ -35,6 +35,7 @@ from bpgen.world.assets import (
 )
 
 CAMERA_TRIES = 30  # camera draws per frame before the last one is taken as it is
+REPOSE_TRIES = 10  # new poses tried per person and frame before it keeps the previous frame's
 PRIMITIVES = ("CUBE", "CYLINDER", "CONE", "SPHERE", "MONKEY")
 LIGHT_ENERGY = {"POINT": (200.0, 1500.0), "SUN": (1.0, 5.0), "AREA": (200.0, 1500.0), "SPOT": (300.0, 2000.0)}
 LIGHT_TYPES = tuple(LIGHT_ENERGY)  # watts, except SUN: W/m^2
@@ -64,14 +65,25 @@ class ScenePlan:
         "random"  # room, outdoor, random (domain randomisation), or backplate (an outdoor one before its HDRI)
     )
     room: Room | None = None  # its parts are among ``objects`` (role "room")
+    # the people of frames 1.. when each frame poses them anew (``pose.per_frame``); frame 0 shows ``people``
+    frame_people: tuple[tuple[Person, ...], ...] = ()
+    reposed: int = 0  # person-frames given a new pose (the others kept the previous frame's)
+
+    def people_in(self, frame: int) -> list[Person]:
+        """Who frame ``frame`` shows, in the pose of that frame (same people, same order, in every frame)."""
+        return list(self.frame_people[frame - 1]) if frame > 0 and self.frame_people else self.people
 
 
-def _place_people(rng: np.random.Generator, body: Body, config: PlanConfig) -> tuple[list[Person], int, int]:
-    """Draw the people and place them on the floor without interpenetration."""
+def _place_people(
+    rng: np.random.Generator, body: Body, config: PlanConfig
+) -> tuple[list[Person], int, int, list[np.random.Generator]]:
+    """Draw the people and place them on the floor without interpenetration; also each placed person's stream
+    for the poses of later frames (spawned after the person's own draws, which it leaves as they were)."""
     low, high = config.mode.people
     count = int(rng.integers(low, high + 1))
     spacing = (0.35, 1.0) if config.mode.name == "occlusion" else config.scene.person_spacing
     people: list[Person] = []
+    frame_streams: list[np.random.Generator] = []
     attempts = dropped = 0
     for person_rng in rng.spawn(count):  # one stream per person: the i-th person draws the same on any body
         person = sample_person(person_rng, body, config.pose, config.body, config.look)
@@ -89,10 +101,56 @@ def _place_people(rng: np.random.Generator, body: Body, config: PlanConfig) -> t
             candidate = person.moved(np.array([offset[0], offset[1], 0.0]))
             if not any(bodies_overlap(candidate.obstacles, p.obstacles) for p in people):
                 people.append(candidate)
+                frame_streams.append(person_rng.spawn(1)[0])
                 break
         else:
             dropped += 1
-    return people, attempts, dropped
+    return people, attempts, dropped, frame_streams
+
+
+def _repose(
+    streams: list[np.random.Generator],
+    body: Body,
+    config: PlanConfig,
+    people: list[Person],
+    objects: list[ObjectSpec],
+    room: Room | None,
+    frames: int,
+) -> tuple[tuple[tuple[Person, ...], ...], int]:
+    """The people of frames 1..``frames``-1, each in a new pose drawn from its own stream (``repose_person``),
+    standing where it stood (its centre over the same point of the floor), clear of the others and of the
+    objects, inside the room; a person whose new poses all collide keeps the previous frame's pose."""
+    shown = list(people)
+    out: list[tuple[Person, ...]] = []
+    reposed = 0
+    for _frame in range(1, frames):
+        for i, stream in enumerate(streams):
+            others = [p for j, p in enumerate(shown) if j != i]
+            for _try in range(REPOSE_TRIES):
+                candidate = repose_person(stream, body, shown[i], config.pose)
+                if candidate is None:
+                    break
+                centre = shown[i].posed.vertices.mean(axis=0) - candidate.posed.vertices.mean(axis=0)
+                candidate = candidate.moved(np.array([centre[0], centre[1], 0.0]))
+                if _stands_clear(candidate, others, objects, room):
+                    shown[i] = candidate
+                    reposed += 1
+                    break
+        out.append(tuple(shown))
+    return tuple(out), reposed
+
+
+def _stands_clear(person: Person, others: list[Person], objects: list[ObjectSpec], room: Room | None) -> bool:
+    """``person`` touches no other person, no object (occluders, distractors, seats; walls and room parts are
+    kept away by ``room``) and stays inside ``room``."""
+    if any(bodies_overlap(person.obstacles, p.obstacles) for p in others):
+        return False
+    for obj in objects:
+        if obj.role in ("room", "wall"):
+            continue
+        if spheres_hit_capsules(np.array([obj.location]), np.array([obj.bounding_radius]), person.obstacles, 0.05):
+            return False
+    return room is None or all(room.contains(point) for point in person.posed.vertices[::50])
 
 
 def _group_sphere(people: list[Person]) -> tuple[np.ndarray, float]:
@@ -339,7 +397,7 @@ def plan_scene(rng: np.random.Generator, config: PlanConfig, body: Body, frames:
     # independent streams: people, objects and lights, cameras, photometry, world and surfaces, seats, layout;
     # so changing the body model or how many attempts a pose took leaves the other draws of the scene as they were
     people_rng, rng, camera_rng, photo_rng, surfaces, seat_rng, layout_rng = rng.spawn(7)
-    people, attempts, dropped = _place_people(people_rng, body, config)
+    people, attempts, dropped, frame_streams = _place_people(people_rng, body, config)
     center, radius = _group_sphere(people)
     layout = choose(layout_rng, config.scene.layout_mix)
     room = plan_room(layout_rng, center, radius) if layout == "room" else None
@@ -352,23 +410,28 @@ def plan_scene(rng: np.random.Generator, config: PlanConfig, body: Body, frames:
     # world and surface textures draw from their own stream, see bpgen/world/assets.py
     catalogue = load_catalogue(config.world.assets_dir)
     world = _backdrop(layout_rng, config, layout, sample_world(surfaces, config.world, catalogue))
+    frame_people, reposed = (
+        _repose(frame_streams, body, config, people, objects, room, frames) if config.pose.per_frame else ((), 0)
+    )
     backdrop = None
     if world.backplate:
         layout = "backplate"
         sidecar = hdri_sidecar(world.hdri)
         backdrop = Backdrop(sidecar.capture_height_m, sidecar.open_azimuths_deg, world.rotation_deg)
     cameras: list[FrameCamera] = []
-    for _ in range(frames):
+    for frame in range(frames):
+        shown = list(frame_people[frame - 1]) if frame > 0 and frame_people else people
+        aim, reach = _group_sphere(shown) if shown is not people else (center, radius)  # this frame's poses
         viewpoint = choose(camera_rng, config.mode.viewpoints) if config.mode.viewpoints else "default"
         azimuth = occluder_azimuth if config.mode.name == "occlusion" else None
         photo = sample_photo(photo_rng, config.photo, len(people))
         for attempt in range(CAMERA_TRIES):
-            camera = _camera(camera_rng, config, viewpoint, photo, people, center, radius, azimuth, backdrop)
+            camera = _camera(camera_rng, config, viewpoint, photo, shown, aim, reach, azimuth, backdrop)
             if room is not None and not room.contains(camera.position, 0.25):  # the photographer stands in the room:
                 if attempt < CAMERA_TRIES - 1:  # a camera behind a wall is a failed try, like one inside a body
                     continue
                 camera = _inside(camera, room)  # the last try: moved in along its line of sight
-            if _camera_clear(camera, people, objects, center):
+            if _camera_clear(camera, shown, objects, center):
                 break
         cameras.append(FrameCamera(camera, viewpoint, photo))
     lights = _lights(rng, config, center)
@@ -401,6 +464,8 @@ def plan_scene(rng: np.random.Generator, config: PlanConfig, body: Body, frames:
         dropped_people=dropped,
         layout=layout,
         room=room,
+        frame_people=frame_people,
+        reposed=reposed,
     )
 
 
