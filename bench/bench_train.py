@@ -20,6 +20,45 @@ import tempfile
 from pathlib import Path
 
 
+def train_command(
+    config_name: str,
+    dataset: list[str],
+    output_dir: Path,
+    device: str,
+    batch: int,
+    iters: int,
+    workers: int,
+    weights_dir: Path,
+) -> list[str]:
+    """``python -m bpgen_train.train_net`` training ``iters`` iterations from scratch, without evaluation, on
+    ``dataset``: ``["--run", RUN]`` (RUN/dataset) or ``["dataset=DIR"]`` (a merged dataset's directory)."""
+    return [
+        sys.executable, "-m", "bpgen_train.train_net", "--config-name", config_name, *dataset,
+        f"output_dir={output_dir}", f"device={device}", f"solver.ims_per_batch={batch}",
+        f"solver.max_iter={iters}", "solver.steps=[]", f"solver.checkpoint_period={iters * 10}",
+        f"dataloader.num_workers={workers}", "test.eval_period=0", "model.weights=scratch",
+        # a small rate, clipping and no warm-up keep a from-scratch model finite
+        "solver.base_lr=0.0001", "solver.clip_gradients.enabled=true", "solver.warmup_iters=0",
+        "opts=[TEST.EVAL_PERIOD,0,DATASETS.TEST,[]]",
+        "--weights-dir", str(weights_dir),
+    ]  # fmt: skip
+
+
+def throughput(metrics_json: Path, batch: int, warmup: int = 20) -> dict[str, float]:
+    """it/s, images/s and data_time / time from Detectron2's metrics.json: medians over the logged iterations
+    after ``warmup`` (all logged ones when none is later)."""
+    lines = [json.loads(x) for x in metrics_json.read_text().splitlines() if x.strip()]
+    logged = [m for m in lines if "time" in m and m.get("iteration", 0) >= warmup] or [m for m in lines if "time" in m]
+    seconds = statistics.median(m["time"] for m in logged)
+    data = statistics.median(m["data_time"] for m in logged)
+    return {
+        "iterations_per_second": 1 / seconds,
+        "images_per_second": batch / seconds,
+        "data_time_share": data / seconds,
+        "logged_windows": len(logged),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="a merged run (RUN/dataset)")
@@ -30,26 +69,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8, help="data loader workers")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bpgen-bench-train-") as tmp:
-        weights_dir = Path(tmp) / "no-weights"
-        command = [
-            sys.executable, "-m", "bpgen_train.train_net", "--config-name", args.config_name, "--run", str(args.run),
-            f"output_dir={tmp}/out", f"device={args.device}", f"solver.ims_per_batch={args.batch}",
-            f"solver.max_iter={args.iters}", "solver.steps=[]", f"solver.checkpoint_period={args.iters * 10}",
-            f"dataloader.num_workers={args.workers}", "test.eval_period=0", "model.weights=scratch",
-            # a small rate, clipping and no warm-up keep a from-scratch model finite
-            "solver.base_lr=0.0001", "solver.clip_gradients.enabled=true", "solver.warmup_iters=0",
-            "opts=[TEST.EVAL_PERIOD,0,DATASETS.TEST,[]]",
-            "--weights-dir", str(weights_dir),
-        ]  # fmt: skip
+        command = train_command(
+            args.config_name, ["--run", str(args.run)], Path(tmp) / "out", args.device, args.batch, args.iters,
+            args.workers, Path(tmp) / "no-weights",
+        )  # fmt: skip
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-        lines = [json.loads(x) for x in (Path(tmp) / "out" / "metrics.json").read_text().splitlines() if x.strip()]
-    logged = [m for m in lines if "time" in m and m.get("iteration", 0) >= 20] or [m for m in lines if "time" in m]
-    seconds = statistics.median(m["time"] for m in logged)
-    data = statistics.median(m["data_time"] for m in logged)
+        result = throughput(Path(tmp) / "out" / "metrics.json", args.batch)
     print(f"| {args.config_name}, batch {args.batch}, {args.device} | it/s | images/s | data_time share |")
     print("|---|---:|---:|---:|")
-    row = f"{1 / seconds:.3f} | {args.batch / seconds:.2f} | {data / seconds:.1%}"
-    print(f"| median of {len(logged)} logged iterations | {row} |")
+    row = f"{result['iterations_per_second']:.3f} | {result['images_per_second']:.2f} | {result['data_time_share']:.1%}"
+    print(f"| median of {result['logged_windows']} logged iterations | {row} |")
 
 
 if __name__ == "__main__":
