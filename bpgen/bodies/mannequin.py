@@ -29,6 +29,7 @@ class MannequinBody:
 
     name = "mannequin"
     takes_look = False  # one material from the scene plan
+    model_stamp: str | None = None  # mannequin-x's data is its pinned package
     num_shape = 10
 
     def __init__(self) -> None:

@@ -158,6 +158,9 @@ class Body(Protocol):
 
     name: str
     takes_look: bool  # whether people of this body get a drawn ``Look`` (skin, hair, clothes)
+    # the id of the model data it reads (anny: its export's stamp), recorded per scene and in DONE.json so that a
+    # shard is never resumed on other data; None for a body whose data ships with its package
+    model_stamp: str | None
 
     def sample_shape(self, rng: np.random.Generator, config: BodyConfig) -> BodyShape:
         """Draw who the person is (shape coefficients and attributes)."""

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple, TextIO
 import numpy as np
 
 from bpgen.atomic import atomic_write, atomic_write_json, atomic_write_text
+from bpgen.errors import UserError
 from bpgen.geometry.keypoints import PERSON_CATEGORY
 from bpgen.progress import log
 from bpgen.run.layout import (
@@ -110,6 +111,27 @@ def prepare_temp_dir(run_dir: Path, shard: int, text: str) -> Path:
     (tmp / SCENES).mkdir()
     atomic_write_text(tmp / CONFIG, text)
     return tmp
+
+
+class BodyModelChanged(UserError, ValueError):
+    """A partial shard was started with another body model export than the one this task would resume it with."""
+
+
+def check_resume_body_model(run_dir: Path, shard: int, text: str, body_model: str | None) -> None:
+    """Refuse (nothing written) to resume a partial shard of config ``text`` whose finished scenes were rendered
+    with another body model export (each scene checkpoint records its ``body_model``; older ones lack it)."""
+    final = shard_dir(run_dir, shard)
+    partial = final if final.exists() and not (final / DONE).exists() else temp_dir(run_dir, shard)
+    if not (partial / CONFIG).is_file() or (partial / CONFIG).read_text() != text:
+        return  # nothing of this config to resume (prepare_temp_dir starts afresh)
+    for checkpoint in sorted((partial / SCENES).glob("scene_*.json")):
+        started = json.loads(checkpoint.read_text()).get("body_model")
+        if started is not None and started != body_model:
+            raise BodyModelChanged(
+                f"{shard_name(shard)} was started with body model {started!r}, this task has {body_model!r} (the "
+                f"export was rebuilt by ./0-setup); rebuild the export it started with, or delete {partial} (or use "
+                "another --run-dir) to render it anew"
+            )
 
 
 def finished_scene(tmp: Path, scene: int) -> dict[str, Any] | None:

@@ -156,6 +156,7 @@ class ShardStart(NamedTuple):
     started: str  # UTC, as the run records write it
     start_time: float  # seconds since the epoch, for the wall time
     body_load_seconds: float
+    body_model: str | None = None  # the body's model_stamp (anny: its export), recorded in DONE.json
 
 
 @dataclass
@@ -197,7 +198,8 @@ def render_shard(
     t_body = time.perf_counter()
     body = load_body(config.body.name)  # fails early, before anything is written, when the body asset is missing
     body_load_seconds = time.perf_counter() - t_body
-    start = ShardStart(utc_now(), time.time(), body_load_seconds)
+    lifecycle.check_resume_body_model(run_dir, shard, text, body.model_stamp)  # a rebuilt export is not resumed
+    start = ShardStart(utc_now(), time.time(), body_load_seconds, body.model_stamp)
     renderer, tmp = start_renderer(run_dir, shard, text, config, new_renderer)
     totals = render_scenes(shard, images, config, body, renderer, tmp)
     return finish_shard(run_dir, shard, config, renderer, tmp, totals, start)
@@ -250,6 +252,7 @@ def render_scenes(
         record = lifecycle.finished_scene(tmp, slot.scene)
         if record is None:
             record = render_scene(shard, slot.scene, slot.frames, slot.first_frame, config, body, renderer, tmp)
+            record["body_model"] = body.model_stamp  # see lifecycle.check_resume_body_model
             lifecycle.save_scene(tmp, slot.scene, record)
             seconds = record["seconds"]
             if not sys.stderr.isatty():
@@ -318,7 +321,11 @@ def done_record(
         "wall_seconds": round(time.time() - start.start_time, 3),
         "seconds": totals.times.as_dict(),
         "resumed_scenes": totals.resumed,
-        "body": {"model": config.body.name, "load_seconds": round(start.body_load_seconds, 3)},
+        "body": {
+            "model": config.body.name,
+            "model_stamp": start.body_model,
+            "load_seconds": round(start.body_load_seconds, 3),
+        },
         "pose_sampling": {
             "people": totals.people,
             "attempts": totals.attempts,
