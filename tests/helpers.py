@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -83,6 +85,17 @@ def run_render(
 ) -> subprocess.CompletedProcess[str]:
     """The render CLI (``run_module``) rendering shard ``shard`` of ``images`` images into ``run_dir``."""
     return run_module("bpgen.render", *render_args(run_dir, shard, images, *overrides), env=env, timeout=timeout)
+
+
+def kill_after_first_scene(process: subprocess.Popen, run_dir: Path, shard: int) -> None:
+    """SIGKILL a rendering shard's process group once its first scene is checkpointed."""
+    checkpoint = layout.scene_checkpoint(layout.temp_dir(run_dir, shard), 0)
+    deadline = time.time() + 300
+    while not checkpoint.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert checkpoint.exists(), "the first scene never finished"
 
 
 def blender_probe(code: str, log: Path, *args: str) -> Any:

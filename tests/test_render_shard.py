@@ -3,14 +3,12 @@
 import json
 import os
 import shutil
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import ROOT, coco_of, frames_of, render_command, run_module, run_render, tiny
+from helpers import ROOT, coco_of, frames_of, kill_after_first_scene, render_command, run_module, run_render, tiny
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
@@ -29,17 +27,6 @@ def render(run_dir: Path, shard: int, images: int, *overrides: str, wait: bool =
     result = run_render(run_dir, shard, images, *TINY, *overrides)
     assert result.returncode == 0, result.stderr
     return result
-
-
-def kill_after_first_scene(process: subprocess.Popen, run_dir: Path, shard: int) -> None:
-    """SIGKILL a rendering shard's process group once its first scene is checkpointed."""
-    checkpoint = layout.scene_checkpoint(layout.temp_dir(run_dir, shard), 0)
-    deadline = time.time() + 300
-    while not checkpoint.exists() and time.time() < deadline and process.poll() is None:
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    assert checkpoint.exists(), "the first scene never finished"
 
 
 @pytest.fixture(scope="module")
@@ -277,30 +264,6 @@ def test_seats_are_labelled_as_background_and_templates_are_recorded(seated_shar
         visible = mask_utils.decode(dict(ann_rle, counts=ann_rle["counts"].encode())).astype(bool)
         outside = np.count_nonzero(visible & ~amodal) / np.count_nonzero(visible)
         assert outside < 0.03, f"{outside:.1%} of {person['name']}'s visible mask lies off its own mesh"
-        checked += 1
-    assert checked >= 1
-
-
-def test_a_resumed_shard_has_the_pixels_of_an_uninterrupted_one(tmp_path):
-    """Killed after its first scene and resumed in a fresh process, a shard's later images are byte-identical to
-    those of an uninterrupted render: no Cycles state of one scene leaks into the next (160x120 with the
-    denoiser, where a leaked session changed every image after the first scene)."""
-    settings = ["resolution=[160,120]", "samples=8", "frames_per_scene=2", "denoiser=OPENIMAGEDENOISE"]
-    whole_run, resumed_run = tmp_path / "whole", tmp_path / "resumed"
-    result = run_render(whole_run, 3, 4, *settings)
-    assert result.returncode == 0, result.stderr
-    process = subprocess.Popen(
-        render_command(resumed_run, 3, 4, *settings), cwd=ROOT, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    kill_after_first_scene(process, resumed_run, 3)
-    result = run_render(resumed_run, 3, 4, *settings)
-    assert result.returncode == 0 and "resumed" in result.stderr, result.stderr
-    whole, resumed = layout.shard_dir(whole_run, 3) / layout.IMAGES, layout.shard_dir(resumed_run, 3) / layout.IMAGES
-    names = sorted(p.name for p in whole.iterdir())
-    assert names == sorted(p.name for p in resumed.iterdir()) and len(names) == 4
-    differ = [n for n in names if (resumed / n).read_bytes() != (whole / n).read_bytes()]
-    assert not differ, f"images {differ} differ after the resume"
         checked += 1
     assert checked >= 1
 

@@ -234,3 +234,32 @@ def test_a_renderer_that_cannot_start_leaves_nothing_on_disk(tmp_path, composed,
 def test_the_renderers_early_output_goes_to_the_shards_blender_log(done_shard):
     final, _ = done_shard
     assert (final / layout.BLENDER_LOG).read_text() == "fake renderer set up\n"
+
+
+def test_a_resume_on_another_device_type_is_refused_and_writes_nothing(tmp_path, composed):
+    """A shard started on one device type (the fake's FAKE) is not resumed on another: an explicit device is refused
+    before a renderer is made (no GPU probed), device=auto once the renderer says what it found."""
+    run_dir = tmp_path / "run"
+    with pytest.raises(SceneFailed):
+        render(run_dir, composed, Factory(fail_at_build=2))
+    tmp = layout.temp_dir(run_dir, 0)
+    before = {p: p.read_bytes() for p in tmp.rglob("*") if p.is_file()}
+    config, resolved = compose_render_config([*TINY, "device=cpu"])
+    factory = Factory()
+    with pytest.raises(InputError) as refused:
+        render_shard(run_dir, 0, IMAGES, config, resolved, factory)
+    message = str(refused.value)
+    assert "started on FAKE and would resume on CPU" in message and "\n" not in message
+    assert f"rerun with device=fake, or delete {tmp}" in message and factory.made == []
+
+    class FoundOptix(Factory):
+        def __call__(self, config: RenderSettings) -> FakeRenderer:
+            renderer = super().__call__(config)
+            renderer.device = "OPTIX:a GPU"
+            return renderer
+
+    found = FoundOptix()
+    with pytest.raises(InputError, match="started on FAKE and would resume on OPTIX"):
+        render(run_dir, composed, found)  # device=auto
+    assert len(found.made) == 1 and {p: p.read_bytes() for p in tmp.rglob("*") if p.is_file()} == before
+    assert render(run_dir, composed, Factory()) == layout.shard_dir(run_dir, 0)  # the same type resumes

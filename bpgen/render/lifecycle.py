@@ -117,15 +117,26 @@ class BodyModelChanged(UserError, ValueError):
     """A partial shard was started with another body model export than the one this task would resume it with."""
 
 
+def partial_shard(run_dir: Path, shard: int) -> Path:
+    """The directory a rerun of a shard that is not DONE resumes (``prepare_temp_dir`` moves a final one back)."""
+    final = shard_dir(run_dir, shard)
+    return final if final.exists() and not (final / DONE).exists() else temp_dir(run_dir, shard)
+
+
+def checkpoints(partial: Path) -> Iterator[dict[str, Any]]:
+    """The scene checkpoints in a partial shard's directory, in scene order, read one at a time."""
+    for path in sorted((partial / SCENES).glob("scene_*.json")):
+        yield json.loads(path.read_text())
+
+
 def check_resume_body_model(run_dir: Path, shard: int, text: str, body_model: str | None) -> None:
     """Refuse (nothing written) to resume a partial shard of config ``text`` whose finished scenes were rendered
     with another body model export (each scene checkpoint records its ``body_model``; older ones lack it)."""
-    final = shard_dir(run_dir, shard)
-    partial = final if final.exists() and not (final / DONE).exists() else temp_dir(run_dir, shard)
+    partial = partial_shard(run_dir, shard)
     if not (partial / CONFIG).is_file() or (partial / CONFIG).read_text() != text:
         return  # nothing of this config to resume (prepare_temp_dir starts afresh)
-    for checkpoint in sorted((partial / SCENES).glob("scene_*.json")):
-        started = json.loads(checkpoint.read_text()).get("body_model")
+    for checkpoint in checkpoints(partial):
+        started = checkpoint.get("body_model")
         if started is not None and started != body_model:
             raise BodyModelChanged(
                 f"{shard_name(shard)} was started with body model {started!r}, this task has {body_model!r} (the "

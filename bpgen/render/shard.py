@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -195,6 +196,7 @@ def render_shard(
     text = config_text(resolved, images)
     if skip_done_shard(run_dir, shard, text):
         return layout.shard_dir(run_dir, shard)
+    check_resume_device(run_dir, shard, text, DEVICE_TYPES.get(config.device))  # before any GPU probe
     t_body = time.perf_counter()
     body = load_body(config.body.name)  # fails early, before anything is written, when the body asset is missing
     body_load_seconds = time.perf_counter() - t_body
@@ -219,6 +221,56 @@ def skip_done_shard(run_dir: Path, shard: int, text: str) -> bool:
     return True
 
 
+# the Cycles device type a config's ``device`` renders on; ``auto`` is known only once the renderer has looked
+DEVICE_TYPES = {"cpu": "CPU", "cuda": "CUDA", "optix": "OPTIX"}
+
+
+def device_type(device: str) -> str:
+    """A renderer's device, e.g. "OPTIX:NVIDIA H200" or "CPU:16 threads", as its type: "OPTIX", "CPU"."""
+    return device.split(":", 1)[0]
+
+
+def _without_device(text: str) -> str:
+    """A config text with its top-level ``device:`` line blanked (resolved_yaml writes one key per line)."""
+    return "\n".join("device:" if line.startswith("device:") else line for line in text.splitlines())
+
+
+def started_device_type(run_dir: Path, shard: int, text: str) -> tuple[str, str, Path] | None:
+    """The device type that rendered the scenes a task with config ``text`` would resume, that shard's ``device``
+    key and its directory; None when there are none (no partial shard, none of its scenes done, or another config
+    apart from the device, which ``lifecycle.prepare_temp_dir`` discards)."""
+    partial = lifecycle.partial_shard(run_dir, shard)
+    saved = partial / layout.CONFIG
+    if not saved.is_file() or _without_device(saved.read_text()) != _without_device(text):
+        return None
+    for checkpoint in lifecycle.checkpoints(partial):
+        device = checkpoint.get("device")  # checkpoints before this check lack it
+        if device:
+            key = next((line for line in saved.read_text().splitlines() if line.startswith("device:")), "device:")
+            return device_type(device), key.partition(":")[2].strip(), partial
+    return None
+
+
+def check_resume_device(run_dir: Path, shard: int, text: str, device: str | None) -> None:
+    """Refuse (InputError, nothing written) to resume a partial shard on another device type than the one that
+    rendered its first scenes: Cycles renders other pixels on CPU, CUDA and OptiX, so a shard would mix them.
+
+    Called twice: with the configured type before the renderer is made (``device=cpu|cuda|optix``: no GPU is
+    probed for a refused resume), and with the type the renderer found (``device=auto``, e.g. a requeued task on a
+    node of another kind)."""
+    if device is None:
+        return
+    started = started_device_type(run_dir, shard, text)
+    if started is None or started[0] == device:
+        return
+    original = started[1] if started[1] in DEVICE_TYPES else started[0].lower()
+    raise InputError(
+        f"{layout.shard_name(shard)} was started on {started[0]} and would resume on {device}, which renders other "
+        f"pixels; rerun with device={original}, or delete {started[2]} (or use another "
+        "--run-dir) to render it anew"
+    )
+
+
 def start_renderer(
     run_dir: Path, shard: int, text: str, config: RenderConfig, new_renderer: RendererFactory
 ) -> tuple[Renderer, Path]:
@@ -230,6 +282,7 @@ def start_renderer(
     with tempfile.NamedTemporaryFile(prefix="bpgen_blender_", suffix=".log") as early_log:
         with stdout_to(Path(early_log.name)):
             renderer = new_renderer(config)
+        check_resume_device(run_dir, shard, text, device_type(renderer.device))  # device=auto: what it found
         tmp = lifecycle.prepare_temp_dir(run_dir, shard, text)
         with open(tmp / layout.BLENDER_LOG, "ab") as log_file:
             shutil.copyfileobj(early_log, log_file)
@@ -248,11 +301,13 @@ def render_scenes(
         f"{config.width}x{config.height}, quality={config.cycles.preset} ({config.samples} samples), "
         f"device {renderer.device}"
     )
+    exit_after = exit_hook_scene()
     for slot in progress(lifecycle.scene_slots(images, config.frames_per_scene), totals.scenes, name):
         record = lifecycle.finished_scene(tmp, slot.scene)
         if record is None:
             record = render_scene(shard, slot.scene, slot.frames, slot.first_frame, config, body, renderer, tmp)
             record["body_model"] = body.model_stamp  # see lifecycle.check_resume_body_model
+            record["device"] = renderer.device  # a resume on another device type is refused (check_resume_device)
             lifecycle.save_scene(tmp, slot.scene, record)
             seconds = record["seconds"]
             if not sys.stderr.isatty():
@@ -261,12 +316,33 @@ def render_scenes(
                     f"{seconds['scene_build']:.1f}s render {seconds['render']:.1f}s "
                     f"labels+write {seconds['labels_and_writing']:.1f}s"
                 )
+            if slot.scene == exit_after:
+                exit_like_a_killed_task(name, slot.scene)
         else:
             totals.resumed += 1
         totals.add(record)
     if totals.resumed:
         log(f"{name}: resumed, {totals.resumed} scene(s) were already rendered")
     return totals
+
+
+# Test hook (tests/test_resume_pixels.py), never set in production: BPGEN_TEST_EXIT_AFTER_SCENE=K makes a render
+# task stop as soon as scene K (0-based) is checkpointed, the way a killed task stops, deterministically.
+EXIT_HOOK = "BPGEN_TEST_EXIT_AFTER_SCENE"
+
+
+def exit_hook_scene() -> int | None:
+    """The scene after which the test hook stops this task (``EXIT_HOOK``), None when it is not set."""
+    value = os.environ.get(EXIT_HOOK, "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def exit_like_a_killed_task(name: str, scene: int) -> None:
+    """SIGKILL this process (the test hook): no DONE, no clean-up, no atexit handlers, exit status -9 (137 in a
+    shell), exactly what a kill between two scenes leaves."""
+    log(f"{name}: {EXIT_HOOK}={scene}: killing this task after scene {scene} (test hook)")
+    sys.stderr.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def finish_shard(
