@@ -5,7 +5,9 @@ Blender and pip-installs into it). With the pip ``bpy`` wheel we instead:
 
 1. set ``OUTSIDE_OF_THE_INTERNAL_BLENDER_PYTHON_ENVIRONMENT_BUT_IN_RUN_SCRIPT`` so its ``__init__`` neither
    raises nor runs its pip set-up (it then imports no API module);
-2. import the ``blenderproc.api.<topic>`` modules and attach them to the package, as ``bproc.<topic>``;
+2. import the ``blenderproc.api.<topic>`` modules bpgen uses and attach them to the package, as
+   ``bproc.<topic>``; the others (and ``bproc.object``, of which bpgen uses ``create_primitive`` only) are imported
+   on first use: between them they import scikit-learn, matplotlib and more, ~0.5 s of every task's start;
 3. give it a temp dir through ``SetupUtility.setup_utility_paths``;
 4. run ``bproc.init()``'s steps minus its UI-language switch (the bpy module only knows ``DEFAULT``).
 
@@ -41,6 +43,7 @@ API_TOPICS = (
     "object",
     "filter",
 )
+USED_TOPICS = ("camera", "material", "renderer", "types", "utility")  # what bpgen calls: imported at load
 _ENV_FLAG = "OUTSIDE_OF_THE_INTERNAL_BLENDER_PYTHON_ENVIRONMENT_BUT_IN_RUN_SCRIPT"
 _state: dict[str, ModuleType] = {}
 
@@ -62,10 +65,15 @@ def load_blenderproc(temp_dir: str | None = None) -> ModuleType:
         raise BlenderUnavailableError(
             f"cannot import Blender/BlenderProc ({exc}); run ./0-setup to install bpy and blenderproc"
         ) from exc
-    for topic in API_TOPICS:
-        setattr(bproc, topic, importlib.import_module(f"blenderproc.api.{topic}"))
+    from blenderproc.python.types.MeshObjectUtility import create_primitive
     from blenderproc.python.utility.Initializer import clean_up
     from blenderproc.python.utility.SetupUtility import SetupUtility
+
+    for topic in API_TOPICS:
+        if topic in USED_TOPICS:
+            setattr(bproc, topic, importlib.import_module(f"blenderproc.api.{topic}"))
+        else:
+            setattr(bproc, topic, LazyTopic(topic, {"create_primitive": create_primitive} if topic == "object" else {}))
 
     bproc.clean_up = clean_up
     if temp_dir is None:
@@ -75,6 +83,20 @@ def load_blenderproc(temp_dir: str | None = None) -> ModuleType:
     _init_without_language_switch()
     _state["bproc"] = bproc
     return bproc
+
+
+class LazyTopic(ModuleType):
+    """``blenderproc.api.<topic>``, imported when one of its names is first used (``known`` names are bound at
+    once); then the same functions as the module's."""
+
+    def __init__(self, topic: str, known: dict[str, object]) -> None:
+        super().__init__(f"blenderproc.api.{topic}")
+        self.__dict__.update(known)
+
+    def __getattr__(self, name: str) -> object:
+        value = getattr(importlib.import_module(self.__name__), name)
+        setattr(self, name, value)
+        return value
 
 
 def _init_without_language_switch() -> None:
