@@ -18,13 +18,13 @@ pytestmark = [pytest.mark.blender, pytest.mark.anny]
 TINY = tiny(frames_per_scene=2, distractors=(1, 2))
 
 
-def render(run_dir: Path, shard: int, images: int, *overrides: str, wait: bool = True):
+def render(run_dir: Path, shard: int, images: int, *overrides: str, wait: bool = True, env: dict | None = None):
     if not wait:
         command = render_command(run_dir, shard, images, *TINY, *overrides)
         return subprocess.Popen(
             command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
         )
-    result = run_render(run_dir, shard, images, *TINY, *overrides)
+    result = run_render(run_dir, shard, images, *TINY, *overrides, env=env)
     assert result.returncode == 0, result.stderr
     return result
 
@@ -160,9 +160,12 @@ def test_rendered_silhouette_matches_the_projected_mesh(single_person_shard):
     assert checked >= 1
 
 
-def test_same_shard_twice_gives_identical_annotations(occlusion_shard, tmp_path):
-    render(tmp_path, 1, 4, "mode=occlusion")
-    assert coco_of(layout.shard_dir(tmp_path, 1), "info") == coco_of(occlusion_shard, "info")
+def test_same_shard_twice_gives_identical_annotations_and_leaves_no_temp_files(occlusion_shard, tmp_path):
+    temp = tmp_path / "tmp"  # the task's TMPDIR: Blender's session directory and BlenderProc's scratch go here
+    temp.mkdir()
+    render(tmp_path / "run", 1, 4, "mode=occlusion", env=dict(os.environ, TMPDIR=str(temp)))
+    assert coco_of(layout.shard_dir(tmp_path / "run", 1), "info") == coco_of(occlusion_shard, "info")
+    assert not list(temp.iterdir()), f"a finished task left {sorted(p.name for p in temp.iterdir())} in its TMPDIR"
 
 
 def test_done_shard_is_skipped(occlusion_shard):

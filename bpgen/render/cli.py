@@ -98,8 +98,12 @@ def exit_now(code: int) -> None:
     Python unloads it, which would turn a finished shard into a failed task."""
     if "bpy" in sys.modules:
         import atexit
+        import shutil
 
+        session_temp = sys.modules["bpy"].app.tempdir  # blender_XXXXXX: Blender removes it only in its own exit
         atexit._run_exitfuncs()
+        if session_temp:
+            shutil.rmtree(session_temp, ignore_errors=True)  # else one empty directory per task in the node's /tmp
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
