@@ -1,6 +1,10 @@
 """Per-frame poses: distinct poses per 100 images and render cost, ``pose.per_frame=true`` vs ``false``.
 
-  python bench/bench_per_frame.py [--images 16] [--resolution 640 480] [--quality standard] [--out FILE]
+  python bench/bench_per_frame.py [--images 16] [--resolution 640 480] [--quality standard] [--set KEY=VALUE ...]
+
+``--set samples=1`` leaves Cycles almost nothing to sample, so what remains is the per-frame cost itself (planning
+the new poses, Blender re-syncing the moved meshes): what decides the cost on a GPU node, where a frame's samples
+take about a second.
 
 Renders the same shard (same seed, same scenes) twice in fresh processes, once with one pose per person and
 scene (``pose.per_frame=false``: the frames differ by camera only) and once posing every person anew in every
@@ -56,6 +60,7 @@ def main() -> None:
     parser.add_argument("--resolution", type=int, nargs=2, default=(640, 480))
     parser.add_argument("--quality", default="standard")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", nargs="*", default=[], help="more render overrides for both arms, e.g. samples=1")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "per_frame.json")
     args = parser.parse_args()
     base = [
@@ -63,6 +68,7 @@ def main() -> None:
         f"quality={args.quality}",
         f"seed={args.seed}",
         "device=cpu",
+        *args.set,
     ]
     work = Path(tempfile.mkdtemp(prefix="bpgen_per_frame_"))
     results = {}

@@ -288,6 +288,18 @@ def test_shards_disagreeing_on_config_or_categories_stop_the_merge(run_copy: Pat
     assert result.returncode == 2 and "shards 2 have other categories" in result.stderr
 
 
+def test_shards_of_two_body_model_exports_stop_the_merge(run_copy: Path):
+    for k, stamp in ((0, "anny 0.6.2 data v14 sha256:aaaa export schema 1"), (2, "anny 0.6.2 data v15 sha256:bbbb")):
+        path = layout.shard_dir(run_copy, k) / layout.DONE
+        done = load(path)
+        done["body"] = dict(done.get("body") or {}, model_stamp=stamp)
+        path.write_text(json.dumps(done))
+    result = merge(run_copy)
+    assert result.returncode == 2 and "shards 2 were rendered with another body model export than shard 0" in (
+        result.stderr
+    )
+
+
 def test_filters_and_badlist(run_copy: Path, tmp_path: Path):
     shard0 = shard_coco(run_copy, 0)
     areas = [a["area"] for k in range(3) for a in shard_coco(run_copy, k)["annotations"]]

@@ -45,6 +45,9 @@ def test_shard_layout_and_done(occlusion_shard):
     assert sampling["attempts"] >= sampling["people"] > 0  # people drawn and placed in the shard's scenes
     rate = sampling["self_intersection_rejection_rate"]
     assert rate == round(1.0 - sampling["people"] / sampling["attempts"], 4) and 0.0 <= rate < 1.0
+    # pose.per_frame at 2 frames per scene: each person's second frame may be posed anew (or keep the first's)
+    assert sampling["person_frames"] == 2 * sampling["people"] and 0 < sampling["reposed_person_frames"]
+    assert sampling["reposed_person_frames"] <= sampling["people"]
     assert len(list((occlusion_shard / layout.IMAGES).glob("*.jpg"))) == 4
     assert not list(occlusion_shard.parent.glob(".*.tmp"))
 

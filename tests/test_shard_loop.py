@@ -22,6 +22,7 @@ from bpgen.colour import linear_to_srgb
 from bpgen.geometry.labels import amodal_mask
 from bpgen.render import shard as shard_loop
 from bpgen.render.config import compose_render_config
+from bpgen.render.lifecycle import DeviceChanged
 from bpgen.render.shard import InputError, render_shard
 from bpgen.run import layout
 from bpgen.scene.plan import ScenePlan
@@ -246,7 +247,7 @@ def test_a_resume_on_another_device_type_is_refused_and_writes_nothing(tmp_path,
     before = {p: p.read_bytes() for p in tmp.rglob("*") if p.is_file()}
     config, resolved = compose_render_config([*TINY, "device=cpu"])
     factory = Factory()
-    with pytest.raises(InputError) as refused:
+    with pytest.raises(DeviceChanged) as refused:
         render_shard(run_dir, 0, IMAGES, config, resolved, factory)
     message = str(refused.value)
     assert "started on FAKE and would resume on CPU" in message and "\n" not in message
@@ -259,7 +260,7 @@ def test_a_resume_on_another_device_type_is_refused_and_writes_nothing(tmp_path,
             return renderer
 
     found = FoundOptix()
-    with pytest.raises(InputError, match="started on FAKE and would resume on OPTIX"):
+    with pytest.raises(DeviceChanged, match="started on FAKE and would resume on OPTIX"):
         render(run_dir, composed, found)  # device=auto
     assert len(found.made) == 1 and {p: p.read_bytes() for p in tmp.rglob("*") if p.is_file()} == before
     assert render(run_dir, composed, Factory()) == layout.shard_dir(run_dir, 0)  # the same type resumes

@@ -27,14 +27,11 @@ def euler_xyz_to_matrix(angles: np.ndarray) -> np.ndarray:
     """Intrinsic X then Y then Z rotation (R = Rx @ Ry @ Rz) for each row of ``angles`` (radians), [N,3,3]."""
     angles = np.atleast_2d(np.asarray(angles, dtype=np.float64))
     c, s = np.cos(angles), np.sin(angles)
-    one, zero = np.ones(len(angles)), np.zeros(len(angles))
-
-    def stack(rows: list[list[np.ndarray]]) -> np.ndarray:
-        return np.stack([np.stack(row, axis=-1) for row in rows], axis=-2)
-
-    rx = stack([[one, zero, zero], [zero, c[:, 0], -s[:, 0]], [zero, s[:, 0], c[:, 0]]])
-    ry = stack([[c[:, 1], zero, s[:, 1]], [zero, one, zero], [-s[:, 1], zero, c[:, 1]]])
-    rz = stack([[c[:, 2], -s[:, 2], zero], [s[:, 2], c[:, 2], zero], [zero, zero, one]])
+    rx, ry, rz = (np.zeros((len(angles), 3, 3)) for _ in range(3))  # filled in place: the solvers call this a lot
+    rx[:, 0, 0] = ry[:, 1, 1] = rz[:, 2, 2] = 1.0
+    rx[:, 1, 1], rx[:, 1, 2], rx[:, 2, 1], rx[:, 2, 2] = c[:, 0], -s[:, 0], s[:, 0], c[:, 0]
+    ry[:, 0, 0], ry[:, 0, 2], ry[:, 2, 0], ry[:, 2, 2] = c[:, 1], s[:, 1], -s[:, 1], c[:, 1]
+    rz[:, 0, 0], rz[:, 0, 1], rz[:, 1, 0], rz[:, 1, 1] = c[:, 2], -s[:, 2], s[:, 2], c[:, 2]
     return rx @ ry @ rz
 
 

@@ -73,6 +73,22 @@ def check_configs(run_dir: Path, shards: list[int]) -> str:
     return reference
 
 
+def check_body_models(manifests: dict[int, dict[str, Any]]) -> None:
+    """The shards' people all come from one body model export (DONE.json ``body.model_stamp``: anny's export is
+    stamped at set-up); MergeError names the shards rendered with another one. Shards without a stamp (the
+    mannequin, or rendered before stamps) are not compared."""
+    stamps = {k: (done.get("body") or {}).get("model_stamp") for k, done in manifests.items()}
+    stamped = {k: stamp for k, stamp in stamps.items() if stamp}
+    if len(set(stamped.values())) <= 1:
+        return
+    first = min(stamped)
+    differing = [k for k, stamp in stamped.items() if stamp != stamped[first]]
+    raise MergeError(
+        f"shards {compact_ranges(differing)} were rendered with another body model export than shard {first} "
+        f"({stamped[first]}); re-render them with the same ./0-setup, or merge them as a separate run"
+    )
+
+
 def read_done(run_dir: Path, shard: int) -> dict[str, Any]:
     try:
         done = orjson.loads((shard_dir(run_dir, shard) / DONE).read_bytes())
@@ -150,6 +166,7 @@ def _merge_locked(
             log(f"skipping {exc}")
             skipped.append(k)
     shards = sorted(manifests)
+    check_body_models(manifests)
     bad = parse_badlist(config.badlist.read_text().splitlines()) if config.badlist else set()
     splits = split_shards(shards, config.val_ratio, config.split_seed)
     counts = [(k, manifests[k]["counts"]["images"], manifests[k]["counts"]["annotations"]) for k in shards]

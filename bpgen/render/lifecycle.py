@@ -145,6 +145,60 @@ def check_resume_body_model(run_dir: Path, shard: int, text: str, body_model: st
             )
 
 
+class DeviceChanged(UserError, ValueError):
+    """A partial shard was started on another render device type than the one this task would resume it on."""
+
+
+# the Cycles device type a config's ``device`` renders on; ``auto`` is known only once the renderer has looked
+DEVICE_TYPES = {"cpu": "CPU", "cuda": "CUDA", "optix": "OPTIX"}
+
+
+def device_type(device: str) -> str:
+    """A renderer's device, e.g. "OPTIX:NVIDIA H200" or "CPU:16 threads", as its type: "OPTIX", "CPU"."""
+    return device.split(":", 1)[0]
+
+
+def _without_device(text: str) -> str:
+    """A config text with its top-level ``device:`` line blanked (resolved_yaml writes one key per line)."""
+    return "\n".join("device:" if line.startswith("device:") else line for line in text.splitlines())
+
+
+def started_device_type(run_dir: Path, shard: int, text: str) -> tuple[str, str, Path] | None:
+    """The device type that rendered the scenes a task with config ``text`` would resume, that shard's ``device``
+    key and its directory; None when there are none (no partial shard, none of its scenes done, or another config
+    apart from the device, which ``prepare_temp_dir`` discards)."""
+    partial = partial_shard(run_dir, shard)
+    saved = partial / CONFIG
+    if not saved.is_file() or _without_device(saved.read_text()) != _without_device(text):
+        return None
+    for checkpoint in checkpoints(partial):
+        device = checkpoint.get("device")  # checkpoints before this check lack it
+        if device:
+            key = next((line for line in saved.read_text().splitlines() if line.startswith("device:")), "device:")
+            return device_type(device), key.partition(":")[2].strip(), partial
+    return None
+
+
+def check_resume_device(run_dir: Path, shard: int, text: str, device: str | None) -> None:
+    """Refuse (DeviceChanged, nothing written) to resume a partial shard on another device type than the one that
+    rendered its first scenes: Cycles renders other pixels on CPU, CUDA and OptiX, so a shard would mix them.
+
+    Called twice: with the configured type before the renderer is made (``device=cpu|cuda|optix``: no GPU is
+    probed for a refused resume), and with the type the renderer found (``device=auto``, e.g. a requeued task on a
+    node of another kind)."""
+    if device is None:
+        return
+    started = started_device_type(run_dir, shard, text)
+    if started is None or started[0] == device:
+        return
+    original = started[1] if started[1] in DEVICE_TYPES else started[0].lower()
+    raise DeviceChanged(
+        f"{shard_name(shard)} was started on {started[0]} and would resume on {device}, which renders other "
+        f"pixels; rerun with device={original}, or delete {started[2]} (or use another "
+        "--run-dir) to render it anew"
+    )
+
+
 def finished_scene(tmp: Path, scene: int) -> dict[str, Any] | None:
     path = scene_checkpoint(tmp, scene)
     if not path.is_file():

@@ -147,6 +147,7 @@ def render_scene(
         "pose_attempts": plan.pose_attempts,
         "people": len(plan.people),
         "dropped_people": plan.dropped_people,
+        "reposed_person_frames": plan.reposed,
         "seconds": {"scene_build": t1 - t0, "render": t2 - t1, "labels_and_writing": t3 - t2},
     }
 
@@ -170,12 +171,16 @@ class ShardTotals:
     people: int = 0
     dropped: int = 0
     resumed: int = 0
+    person_frames: int = 0
+    reposed: int = 0
 
     def add(self, record: dict[str, Any]) -> None:
         self.times.add(record["seconds"])
         self.attempts += record["pose_attempts"]
         self.people += record["people"]
         self.dropped += record["dropped_people"]
+        self.person_frames += record["people"] * len(record["frames"])
+        self.reposed += record.get("reposed_person_frames", 0)  # checkpoints before per-frame poses lack it
 
 
 def render_shard(
@@ -196,7 +201,8 @@ def render_shard(
     text = config_text(resolved, images)
     if skip_done_shard(run_dir, shard, text):
         return layout.shard_dir(run_dir, shard)
-    check_resume_device(run_dir, shard, text, DEVICE_TYPES.get(config.device))  # before any GPU probe
+    # a named device is checked before any GPU probe; device=auto once the renderer says what it found
+    lifecycle.check_resume_device(run_dir, shard, text, lifecycle.DEVICE_TYPES.get(config.device))
     t_body = time.perf_counter()
     body = load_body(config.body.name)  # fails early, before anything is written, when the body asset is missing
     body_load_seconds = time.perf_counter() - t_body
@@ -221,56 +227,6 @@ def skip_done_shard(run_dir: Path, shard: int, text: str) -> bool:
     return True
 
 
-# the Cycles device type a config's ``device`` renders on; ``auto`` is known only once the renderer has looked
-DEVICE_TYPES = {"cpu": "CPU", "cuda": "CUDA", "optix": "OPTIX"}
-
-
-def device_type(device: str) -> str:
-    """A renderer's device, e.g. "OPTIX:NVIDIA H200" or "CPU:16 threads", as its type: "OPTIX", "CPU"."""
-    return device.split(":", 1)[0]
-
-
-def _without_device(text: str) -> str:
-    """A config text with its top-level ``device:`` line blanked (resolved_yaml writes one key per line)."""
-    return "\n".join("device:" if line.startswith("device:") else line for line in text.splitlines())
-
-
-def started_device_type(run_dir: Path, shard: int, text: str) -> tuple[str, str, Path] | None:
-    """The device type that rendered the scenes a task with config ``text`` would resume, that shard's ``device``
-    key and its directory; None when there are none (no partial shard, none of its scenes done, or another config
-    apart from the device, which ``lifecycle.prepare_temp_dir`` discards)."""
-    partial = lifecycle.partial_shard(run_dir, shard)
-    saved = partial / layout.CONFIG
-    if not saved.is_file() or _without_device(saved.read_text()) != _without_device(text):
-        return None
-    for checkpoint in lifecycle.checkpoints(partial):
-        device = checkpoint.get("device")  # checkpoints before this check lack it
-        if device:
-            key = next((line for line in saved.read_text().splitlines() if line.startswith("device:")), "device:")
-            return device_type(device), key.partition(":")[2].strip(), partial
-    return None
-
-
-def check_resume_device(run_dir: Path, shard: int, text: str, device: str | None) -> None:
-    """Refuse (InputError, nothing written) to resume a partial shard on another device type than the one that
-    rendered its first scenes: Cycles renders other pixels on CPU, CUDA and OptiX, so a shard would mix them.
-
-    Called twice: with the configured type before the renderer is made (``device=cpu|cuda|optix``: no GPU is
-    probed for a refused resume), and with the type the renderer found (``device=auto``, e.g. a requeued task on a
-    node of another kind)."""
-    if device is None:
-        return
-    started = started_device_type(run_dir, shard, text)
-    if started is None or started[0] == device:
-        return
-    original = started[1] if started[1] in DEVICE_TYPES else started[0].lower()
-    raise InputError(
-        f"{layout.shard_name(shard)} was started on {started[0]} and would resume on {device}, which renders other "
-        f"pixels; rerun with device={original}, or delete {started[2]} (or use another "
-        "--run-dir) to render it anew"
-    )
-
-
 def start_renderer(
     run_dir: Path, shard: int, text: str, config: RenderConfig, new_renderer: RendererFactory
 ) -> tuple[Renderer, Path]:
@@ -282,7 +238,7 @@ def start_renderer(
     with tempfile.NamedTemporaryFile(prefix="bpgen_blender_", suffix=".log") as early_log:
         with stdout_to(Path(early_log.name)):
             renderer = new_renderer(config)
-        check_resume_device(run_dir, shard, text, device_type(renderer.device))  # device=auto: what it found
+        lifecycle.check_resume_device(run_dir, shard, text, lifecycle.device_type(renderer.device))
         tmp = lifecycle.prepare_temp_dir(run_dir, shard, text)
         with open(tmp / layout.BLENDER_LOG, "ab") as log_file:
             shutil.copyfileobj(early_log, log_file)
@@ -409,6 +365,9 @@ def done_record(
                 round(1.0 - totals.people / totals.attempts, 4) if totals.attempts else 0.0
             ),
             "dropped_people": totals.dropped,
+            # pose.per_frame: person-frames after a scene's first given a new pose (the others kept the last one)
+            "person_frames": totals.person_frames,
+            "reposed_person_frames": totals.reposed,
         },
     }
 
