@@ -6,6 +6,7 @@ from helpers import assert_same_people_and_cameras
 
 from bpgen.bodies.mannequin import MannequinBody
 from bpgen.geometry.collision import bodies_overlap, spheres_hit_capsules
+from bpgen.poses.joints import joint_index
 from bpgen.poses.person import repose_person
 from bpgen.render.config import compose_render_config
 from bpgen.scene.plan import plan_scene
@@ -46,8 +47,11 @@ def test_later_frames_hold_the_same_people_in_new_poses_clear_of_each_other_and_
                 assert np.array_equal(person.shape.values, first.shape.values) and person.look == first.look
                 assert person.angles.strategy == first.angles.strategy  # an acrobat stays an acrobat
                 assert person.posed.vertices[:, 2].min() >= -1e-9  # resting on the floor, or above it
-                centre, first_centre = person.posed.vertices.mean(axis=0), first.posed.vertices.mean(axis=0)
-                assert np.allclose(centre[:2], first_centre[:2], atol=1e-9)  # where it stood
+                if first.seat is None:  # where it stood
+                    centre, first_centre = person.posed.vertices.mean(axis=0), first.posed.vertices.mean(axis=0)
+                    assert np.allclose(centre[:2], first_centre[:2], atol=1e-9)
+                else:  # on its seat, as it sat
+                    assert person.seat is first.seat and np.allclose(person.translation, first.translation)
                 reposed += not np.array_equal(person.angles.body_pose, first.angles.body_pose)
                 shown += 1
                 for obj in plan.objects:
@@ -83,14 +87,30 @@ def test_cameras_frame_each_frames_poses():
         assert depth[0] > 0
 
 
-def test_seated_people_keep_their_pose_and_seat():
-    config, _ = compose_render_config(["pose=everyday", "pose.everyday_templates=[sit_seat/relaxed]"])
-    plan = plan_scene(np.random.default_rng(1), config, BODY, FRAMES)
+def test_seated_people_keep_their_seat_and_legs_and_take_new_gestures():
+    templates = "[sit_seat/relaxed,sit_seat/phone,sit_seat/wave,stand/wave]"
+    config, _ = compose_render_config(["pose=everyday", f"pose.everyday_templates={templates}"])
+    plan = next(
+        plan
+        for plan in (plan_scene(np.random.default_rng(seed), config, BODY, FRAMES) for seed in range(20))
+        if any(p.seat is not None for p in plan.people)
+    )
     seated = [i for i, p in enumerate(plan.people) if p.seat is not None]
-    assert seated
+    legs = [joint_index(f"{side}_{j}") for side in "LR" for j in ("Hip", "Knee", "Ankle")]
+    gestures = set()
     for i in seated:
-        assert all(plan.people_in(f)[i] is plan.people[i] for f in range(FRAMES))
-        assert repose_person(np.random.default_rng(0), BODY, plan.people[i], config.pose) is None
+        first = plan.people[i]
+        for frame in range(1, FRAMES):
+            person = plan.people_in(frame)[i]
+            assert person.seat is first.seat and np.array_equal(person.rotation, first.rotation)
+            assert np.array_equal(person.angles.euler[legs], first.angles.euler[legs])  # the same legs on the seat
+            assert np.allclose(person.translation, first.translation)
+            assert not first.seat.intersects(person.posed.vertices)
+            assert person.template in {"sit_seat/relaxed", "sit_seat/phone", "sit_seat/wave"}  # the asked ones
+            gestures.add(person.template)
+        again = repose_person(np.random.default_rng(0), BODY, first, config.pose)
+        assert again is not None and not np.array_equal(again.angles.euler, first.angles.euler)
+    assert len(gestures) > 1
 
 
 def test_everyday_people_are_reposed_without_seats():

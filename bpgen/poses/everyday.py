@@ -386,15 +386,21 @@ def _constraints(
 
 
 def _solve(
-    skeleton: Skeleton, euler: np.ndarray, base: Base, targets: tuple[HandTarget, ...], pitch: float
+    skeleton: Skeleton,
+    euler: np.ndarray,
+    base: Base,
+    targets: tuple[HandTarget, ...],
+    pitch: float,
+    fixed_tilt: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Move the legs, the arms with targets and the body's tilt until the constraints hold; returns the angles,
-    the body's tilt (3x3) and whether every constraint is met within ``TOLERANCE``."""
-    on_floor = bool(base.planted or base.knee_down)
+    the body's tilt (3x3) and whether every constraint is met within ``TOLERANCE``. With ``fixed_tilt`` the legs
+    and the tilt stay as they are and only the arms move."""
+    on_floor = bool(base.planted or base.knee_down) and fixed_tilt is None
     dofs: list[tuple[str, int]] = list(LEG_DOFS) if on_floor else []
     for target in targets:
         dofs += [d for d in ARM_DOFS[target.hand] if d not in dofs]
-    tilt = on_floor or base.upright
+    tilt = (on_floor or base.upright) and fixed_tilt is None
     index = [(joint_index(j), axis) for j, axis in dofs]
     start = np.array([euler[i, a] for i, a in index] + ([pitch, 0.0] if tilt else []))
     # a kneeling foot lies on its instep: that ankle may stretch as far as a kneeling person's does
@@ -409,7 +415,7 @@ def _solve(
         angles = euler.copy()
         for (i, a), value in zip(index, x, strict=False):
             angles[i, a] = value
-        root = rot_x(x[-2]) @ rot_y(x[-1]) if tilt else np.eye(3)
+        root = rot_x(x[-2]) @ rot_y(x[-1]) if tilt else np.eye(3) if fixed_tilt is None else fixed_tilt
         return angles, root
 
     def residuals(x: np.ndarray) -> np.ndarray:
@@ -420,7 +426,7 @@ def _solve(
     if len(start):
         euler, root = unpack(solve_bounded(residuals, start, low, high))
     else:
-        root = np.eye(3)
+        root = np.eye(3) if fixed_tilt is None else fixed_tilt
     final = _constraints(skeleton, base, targets, skeleton.forward(euler, root))
     met = all(float(np.abs(r).max(initial=0.0)) <= TOLERANCE[name] for name, r in final.items())
     return euler, root, met
@@ -493,6 +499,36 @@ def sample_everyday(
     return JointAngles(
         "everyday", euler, orientation, base.support, 0.0, name, tilt, contacts, seat, base.planted, curl
     )
+
+
+def regesture(
+    rng: np.random.Generator, skeleton: Skeleton, previous: JointAngles, templates: tuple[str, ...] = ()
+) -> JointAngles:
+    """``previous`` (an everyday pose) with another arm and head gesture of its base (one of ``templates`` of that
+    base when given), the legs, trunk and tilt kept as they were: how a person sitting on a seat moves between two
+    photographs without leaving it. The arms' targets are solved again; raises ConstraintsNotMet when no draw
+    meets them."""
+    if previous.template is None or previous.tilt is None:
+        raise ValueError("regesture takes an upright everyday pose (its template and tilt)")
+    base = BASES[previous.template.split("/")[0]]
+    allowed = [t.split("/")[1] for t in templates if t.split("/")[0] == base.name]
+    gesture_name = str(rng.choice(allowed or list(base.gestures)))
+    relaxed = RELAXED[base.stance]
+    gesture = _with_relaxed_arms(GESTURES[gesture_name], relaxed) if gesture_name != "relaxed" else relaxed
+    joints = relaxed.joints if gesture_name == "relaxed" else _overlay(relaxed.joints, gesture.joints)
+    if rng.uniform() < 0.5:  # either hand
+        gesture, joints = _mirrored(gesture), {mirror_name(j): _mirrored_euler(a) for j, a in joints.items()}
+    moved = [joint_index(name) for name in joints]
+    for _ in range(DRAWS):
+        euler = previous.euler.copy()
+        euler[moved] = _draw(rng, joints)[moved]
+        euler, _, met = _solve(skeleton, euler, base, gesture.targets, 0.0, fixed_tilt=previous.tilt)
+        if met:
+            break
+    else:
+        raise ConstraintsNotMet(f"everyday gesture {gesture_name} on {base.name}: targets not met in {DRAWS} draws")
+    contacts = tuple(dict.fromkeys(base.contacts + _mirrored(base).contacts + gesture.contacts))
+    return replace(previous, euler=euler, template=f"{base.name}/{gesture_name}", contacts=contacts)
 
 
 def _with_relaxed_arms(gesture: Gesture, relaxed: Gesture) -> Gesture:

@@ -12,7 +12,7 @@ from bpgen.bodies import CAPSULE_NAMES, IGNORED_CAPSULE_PAIRS, Body, BodyShape, 
 from bpgen.choice import choose
 from bpgen.geometry.collision import Capsules, self_collisions
 from bpgen.poses.config import PoseConfig
-from bpgen.poses.everyday import BASES, ConstraintsNotMet
+from bpgen.poses.everyday import BASES, ConstraintsNotMet, regesture
 from bpgen.poses.orientation import body_orientation, inversion_deg
 from bpgen.poses.sampler import EVERYDAY, JointAngles, sample_joint_angles
 from bpgen.poses.seat import Seat, fit_seat
@@ -100,12 +100,13 @@ def sample_person(
 
 
 def repose_person(rng: np.random.Generator, body: Body, person: Person, config: PoseConfig) -> Person | None:
-    """The same person (shape, look, pose strategy) in a new pose and orientation, resting on the floor at the
-    body frame's origin (not placed); None when ``config.max_attempts`` draws found none. A person keeps its
-    strategy (an acrobat stays an acrobat, an everyday person draws another everyday template, but none that
-    needs a seat: seats are placed once per scene); a seated person keeps its seat and is not re-posed (None)."""
+    """The same person (shape, look, pose strategy) in a new pose, placed where it was: its centre over the same
+    spot of the floor, resting on it; None when ``config.max_attempts`` draws found none. A person keeps its
+    strategy (an acrobat stays an acrobat; an everyday person draws another everyday template, none that needs a
+    seat: seats are placed once per scene), and a seated person stays on its seat with its legs as they were and
+    another arm and head gesture (``bpgen.poses.everyday.regesture``)."""
     if person.seat is not None:
-        return None
+        return _regestured(rng, body, person, config)
     strategy = person.angles.strategy
     if strategy == EVERYDAY:
         bases = {name: w for name, w in config.everyday_bases.items() if not BASES[name].seat}
@@ -118,7 +119,29 @@ def repose_person(rng: np.random.Generator, body: Body, person: Person, config: 
     for attempt in range(1, config.max_attempts + 1):
         posed = _pose_once(poses, orientation, body, person.shape, person.look, strategy, config, skeleton, attempt)
         if posed is not None:
-            return posed
+            offset = person.posed.vertices.mean(axis=0) - posed.posed.vertices.mean(axis=0)
+            return posed.moved(np.array([offset[0], offset[1], 0.0]))
+    return None
+
+
+def _regestured(rng: np.random.Generator, body: Body, person: Person, config: PoseConfig) -> Person | None:
+    """A seated person with another gesture: same legs, trunk, tilt and turn, so its pelvis goes where it was
+    and it sits on its seat as before; None when no gesture clears the body and the seat."""
+    assert person.seat is not None
+    (poses,) = rng.spawn(1)
+    skeleton = Skeleton.of(body.pose(np.zeros((21, 3)), person.shape))
+    for attempt in range(1, config.max_attempts + 1):
+        try:
+            angles = regesture(poses, skeleton, person.angles, config.everyday_templates)
+        except ConstraintsNotMet:
+            continue
+        local = body.pose(angles.body_pose, person.shape, angles.finger_curl)
+        if self_collisions(local.capsules, allowed_contacts(angles.contacts), config.self_collision_shrink):
+            continue
+        world = body.dress(local, person.shape, person.look).transformed(person.rotation, person.translation)
+        if person.seat.intersects(world.vertices):
+            continue
+        return replace(person, angles=angles, posed=world, attempts=attempt)
     return None
 
 

@@ -117,9 +117,9 @@ def _repose(
     room: Room | None,
     frames: int,
 ) -> tuple[tuple[tuple[Person, ...], ...], int]:
-    """The people of frames 1..``frames``-1, each in a new pose drawn from its own stream (``repose_person``),
-    standing where it stood (its centre over the same point of the floor), clear of the others and of the
-    objects, inside the room; a person whose new poses all collide keeps the previous frame's pose."""
+    """The people of frames 1..``frames``-1, each in a new pose drawn from its own stream (``repose_person``:
+    where it stood, or on its seat), clear of the others and of the objects, inside the room; a person whose new
+    poses all collide keeps the previous frame's pose."""
     shown = list(people)
     out: list[tuple[Person, ...]] = []
     reposed = 0
@@ -130,8 +130,6 @@ def _repose(
                 candidate = repose_person(stream, body, shown[i], config.pose)
                 if candidate is None:
                     break
-                centre = shown[i].posed.vertices.mean(axis=0) - candidate.posed.vertices.mean(axis=0)
-                candidate = candidate.moved(np.array([centre[0], centre[1], 0.0]))
                 if _stands_clear(candidate, others, objects, room):
                     shown[i] = candidate
                     reposed += 1
@@ -141,12 +139,12 @@ def _repose(
 
 
 def _stands_clear(person: Person, others: list[Person], objects: list[ObjectSpec], room: Room | None) -> bool:
-    """``person`` touches no other person, no object (occluders, distractors, seats; walls and room parts are
-    kept away by ``room``) and stays inside ``room``."""
+    """``person`` touches no other person nor their seats (in their obstacles), no occluder or distractor (walls
+    and room parts are kept away by ``room``) and stays inside ``room``."""
     if any(bodies_overlap(person.obstacles, p.obstacles) for p in others):
         return False
     for obj in objects:
-        if obj.role in ("room", "wall"):
+        if obj.role in ("room", "wall", "seat"):
             continue
         if spheres_hit_capsules(np.array([obj.location]), np.array([obj.bounding_radius]), person.obstacles, 0.05):
             return False
