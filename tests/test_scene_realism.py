@@ -255,3 +255,20 @@ def test_field_of_view_comes_from_the_camera_class():
     plan = plan_scene(np.random.default_rng(0), config, MannequinBody(), 4)
     for frame in plan.frames:
         assert frame.camera.fx == pytest.approx(fx_from_fov(frame.photo.fov_deg, 160))
+
+
+def test_a_room_camera_pulled_inside_still_sees_the_person():
+    """A narrow lens needs a distance a room may not have: after its last try the camera is pulled inside, and an
+    off-centre subject would leave its narrow view as it comes closer; it is turned to the people then."""
+    overrides = [
+        "mode=pose", "mode.people=[1,1]", "resolution=[64,48]",
+        "scene.layout_mix={room: 1.0, outdoor: 0.0, random: 0.0}",
+        "photo.camera_mix={phone_main: 0.0, phone_wide: 0.0, phone_tele: 1.0, mirrorless: 0.0, action_cctv: 0.0}",
+    ]  # fmt: skip
+    config, _ = compose_render_config(overrides)
+    for seed in range(6):
+        plan = plan_scene(np.random.default_rng(seed), config, MannequinBody(), 4)
+        for frame, view in enumerate(plan.frames):
+            (person,) = plan.people_in(frame)
+            (u, v), depth = (c[0] for c in view.camera.project(person.posed.vertices.mean(axis=0)[None]))
+            assert depth > 0 and 0 <= u < 64 and 0 <= v < 48, (seed, frame, u, v, depth)

@@ -428,7 +428,7 @@ def plan_scene(rng: np.random.Generator, config: PlanConfig, body: Body, frames:
             if room is not None and not room.contains(camera.position, 0.25):  # the photographer stands in the room:
                 if attempt < CAMERA_TRIES - 1:  # a camera behind a wall is a failed try, like one inside a body
                     continue
-                camera = _inside(camera, room)  # the last try: moved in along its line of sight
+                camera = _inside(camera, room, aim)  # the last try: moved in along its line of sight
             if _camera_clear(camera, shown, objects, center):
                 break
         cameras.append(FrameCamera(camera, viewpoint, photo))
@@ -500,8 +500,10 @@ def _backdrop(rng: np.random.Generator, config: PlanConfig, layout: str, world: 
     return replace(world, backplate=True, ground_albedo=ground_albedo(world.hdri))
 
 
-def _inside(camera: Camera, room: Room) -> Camera:
-    """The camera moved towards what it looks at until it stands inside ``room`` (same orientation)."""
+def _inside(camera: Camera, room: Room, aim: np.ndarray) -> Camera:
+    """The camera moved towards what it looks at until it stands inside ``room``, same orientation; turned to
+    ``aim`` (the people's centre) when that left the frame (an off-centre subject leaves a narrow view as the
+    camera comes closer)."""
     position = camera.position
     forward = -camera.cam2world[:3, 2]
     target = position + forward * 0.1
@@ -513,7 +515,11 @@ def _inside(camera: Camera, room: Room) -> Camera:
         return camera
     moved = camera.cam2world.copy()
     moved[:3, 3] = room.pull_inside(position, target)
-    return replace(camera, cam2world=moved)
+    inside = replace(camera, cam2world=moved)
+    (u, v), depth = (c[0] for c in inside.project(aim[None]))
+    if depth > 0 and 0 <= u < camera.width and 0 <= v < camera.height:
+        return inside
+    return replace(camera, cam2world=look_at(moved[:3, 3], aim))
 
 
 def _matrix_to_euler_xyz(rotation: np.ndarray) -> tuple[float, float, float]:
