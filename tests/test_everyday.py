@@ -15,7 +15,7 @@ from bpgen.bodies.mannequin import MannequinBody
 from bpgen.geometry.collision import bodies_overlap, self_collisions
 from bpgen.geometry.rotations import euler_xyz_to_matrix, matrix_to_axis_angle
 from bpgen.poses.config import PoseConfig, pose_config_from_dict
-from bpgen.poses.everyday import BASES, TEMPLATES, sample_everyday
+from bpgen.poses.everyday import ARM_POINTS, BASES, TEMPLATES, TORSO_POINTS, sample_everyday
 from bpgen.poses.person import allowed_contacts, foot_height, sample_person
 from bpgen.poses.sampler import extremeness, sample_uniform
 from bpgen.poses.seat import SEAT_HEIGHT_M, TOP_TOLERANCE_M, _sitting_points
@@ -47,6 +47,12 @@ def torso_tilt_deg(person) -> float:
     return float(np.degrees(np.arccos(torso[2] / np.linalg.norm(torso))))
 
 
+def lowest_points(person, points: tuple[tuple[str, str], ...]) -> np.ndarray:
+    """Each (joint, capsule)'s lowest point in the world: the joint's height minus the capsule's radius."""
+    radii = person.posed.capsules.r
+    return np.array([person.posed.joint(j)[2] - radii[CAPSULE_NAMES.index(c)] for j, c in points])
+
+
 def check_person(person, template: str, uniform_median: float) -> None:
     base = BASES[template.split("/")[0]]
     assert person.angles.strategy == "everyday" and person.template == template
@@ -62,6 +68,9 @@ def check_person(person, template: str, uniform_median: float) -> None:
             ), f"{template}: {side} sole {foot_height(person.posed, side):.3f} m"
     if base.upright:
         assert torso_tilt_deg(person) < 15.0, f"{template}: torso tilted {torso_tilt_deg(person):.1f} deg"
+    if base.lying:  # resting on the torso, not propped up on an arm reaching below it
+        arms, torso = lowest_points(person, ARM_POINTS), lowest_points(person, TORSO_POINTS)
+        assert arms.min() > torso.min() - 0.025, f"{template}: an arm {torso.min() - arms.min():.3f} m below the torso"
     if base.seat:
         seat = person.seat
         assert seat is not None and SEAT_HEIGHT_M[0] <= seat.height <= SEAT_HEIGHT_M[1]

@@ -342,9 +342,10 @@ LEG_DOFS = tuple(
 )
 ARM_JOINT_AXES = (("Shoulder", 0), ("Shoulder", 1), ("Shoulder", 2), ("Elbow", 0), ("Elbow", 1))
 ARM_DOFS = {s: tuple((f"{s}_{joint}", axis) for joint, axis in ARM_JOINT_AXES) for s in ("L", "R")}
-WEIGHTS = {"floor": 10.0, "hands": 10.0, "upright": 1.0}
+WEIGHTS = {"floor": 10.0, "hands": 10.0, "upright": 1.0, "lying": 10.0}
 KEEP_WEIGHT = 0.03  # per radian away from the drawn angles
-TOLERANCE = {"floor": 0.004, "hands": 0.03, "upright": np.sin(np.deg2rad(10.0))}  # metres, metres, sin(tilt)
+# metres, metres, sin(tilt), metres
+TOLERANCE = {"floor": 0.004, "hands": 0.03, "upright": np.sin(np.deg2rad(10.0)), "lying": 0.02}
 DRAWS = 50  # templates drawn before giving up on one whose constraints cannot be met
 
 
@@ -382,7 +383,32 @@ def _constraints(
         out["hands"] = np.concatenate(
             [_palm(skeleton, k, t.hand) - _anchor(skeleton, k, t.anchor, t.hand) for t in targets]
         )
+    if base.lying:  # the body rests on its torso: no arm reaches below it (that would prop the body up)
+        out["lying"] = np.minimum(0.0, _arm_bottoms(skeleton, k) - _torso_bottom(skeleton, k))
     return out
+
+
+TORSO_POINTS = (  # joints of the torso with the capsule whose radius reaches its surface
+    ("Pelvis", "pelvis"),
+    ("L_Hip", "pelvis"),
+    ("R_Hip", "pelvis"),
+    ("Spine1", "abdomen"),
+    ("Spine2", "chest"),
+    ("Spine3", "chest"),
+    ("L_Shoulder", "shoulders"),
+    ("R_Shoulder", "shoulders"),
+)
+ARM_POINTS = tuple((f"{s}_{j}", f"{s}_{c}") for s in ("L", "R") for j, c in (("Elbow", "forearm"), ("Wrist", "hand")))
+
+
+def _torso_bottom(skeleton: Skeleton, k: Kinematics) -> float:
+    """The lowest point of the torso's capsules (joint height minus its capsule's radius) in pose ``k``."""
+    return min(k.positions[JOINT[j]][2] - skeleton.radii[CAPSULE_NAMES.index(c)] for j, c in TORSO_POINTS)
+
+
+def _arm_bottoms(skeleton: Skeleton, k: Kinematics) -> np.ndarray:
+    """Elbows' and wrists' lowest points (joint height minus the forearm's or hand's capsule radius)."""
+    return np.array([k.positions[JOINT[j]][2] - skeleton.radii[CAPSULE_NAMES.index(c)] for j, c in ARM_POINTS])
 
 
 def _solve(
@@ -398,8 +424,8 @@ def _solve(
     and the tilt stay as they are and only the arms move."""
     on_floor = bool(base.planted or base.knee_down) and fixed_tilt is None
     dofs: list[tuple[str, int]] = list(LEG_DOFS) if on_floor else []
-    for target in targets:
-        dofs += [d for d in ARM_DOFS[target.hand] if d not in dofs]
+    for hand in ("L", "R") if base.lying else tuple(t.hand for t in targets):  # lying: arms kept off the floor
+        dofs += [d for d in ARM_DOFS[hand] if d not in dofs]
     tilt = (on_floor or base.upright) and fixed_tilt is None
     index = [(joint_index(j), axis) for j, axis in dofs]
     start = np.array([euler[i, a] for i, a in index] + ([pitch, 0.0] if tilt else []))
@@ -480,19 +506,18 @@ def sample_everyday(
             _mirrored(gesture),
             {mirror_name(j): _mirrored_euler(a) for j, a in joints.items()},
         )
+    lying = (MIRROR @ LYING[base.lying] @ MIRROR if mirrored else LYING[base.lying]) if base.lying else None
     for _ in range(DRAWS):
         euler = _draw(rng, joints)
         pitch = float(np.deg2rad(rng.uniform(*base.pitch_deg))) if base.pitch_deg else 0.0
-        euler, root, met = _solve(skeleton, euler, base, gesture.targets, pitch)
+        euler, root, met = _solve(skeleton, euler, base, gesture.targets, pitch, fixed_tilt=lying)  # lying: its turn
         if met:
             break
     else:
         raise ConstraintsNotMet(f"everyday template {name}: constraints not met in {DRAWS} draws")
     solved_tilt = bool(base.planted or base.knee_down or base.upright)
     orientation = "upright" if solved_tilt else "lying" if base.lying else "support"
-    tilt: np.ndarray | None = root if solved_tilt else None
-    if base.lying:
-        tilt = MIRROR @ LYING[base.lying] @ MIRROR if mirrored else LYING[base.lying]
+    tilt: np.ndarray | None = root if solved_tilt else lying
     seat = choose(rng, SEAT_MIX) if base.seat else None
     curl = float(rng.uniform(*FINGER_CURL))
     contacts = base.contacts + gesture.contacts
