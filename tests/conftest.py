@@ -25,9 +25,10 @@ def _blender_missing() -> str | None:
 def _anny_missing() -> str | None:
     """anny's export (what render tasks read, without anny or torch); tests that compare with anny itself skip
     on their own when anny or torch is missing."""
-    from bpgen.bodies.anny import _cache_problem, cache_dir
+    from bpgen.bodies.anny import cache_dir
+    from bpgen.bodies.anny_model import export_problem
 
-    problem = _cache_problem(cache_dir())
+    problem = export_problem(cache_dir())
     return f"{problem}; run ./0-setup to build it" if problem else None
 
 

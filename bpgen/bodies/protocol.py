@@ -162,6 +162,9 @@ class Body(Protocol):
     # shard is never resumed on other data; None for a body whose data ships with its package
     model_stamp: str | None
 
+    def __hash__(self) -> int:  # a body is a cache key (``bpgen.poses.person.skeleton_of``): by identity
+        ...
+
     def sample_shape(self, rng: np.random.Generator, config: BodyConfig) -> BodyShape:
         """Draw who the person is (shape coefficients and attributes)."""
         ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -87,10 +88,9 @@ def sample_person(
     identity, poses, orientation = rng.spawn(3)
     shape = body.sample_shape(identity, body_config)
     look = sample_look(identity, look_config, shape.attributes) if body.takes_look else None
-    skeleton: list[Skeleton] = []
     for attempt in range(1, config.max_attempts + 1):
         strategy = choose(poses, config.strategy_mix)
-        person = _pose_once(poses, orientation, body, shape, look, strategy, config, skeleton, attempt)
+        person = _pose_once(poses, orientation, body, shape, look, strategy, config, attempt)
         if person is not None:
             return person
     raise RuntimeError(
@@ -115,9 +115,8 @@ def repose_person(rng: np.random.Generator, body: Body, person: Person, config: 
             return None
         config = replace(config, everyday_bases=bases, everyday_templates=templates)
     poses, orientation = rng.spawn(2)
-    skeleton: list[Skeleton] = []
     for attempt in range(1, config.max_attempts + 1):
-        posed = _pose_once(poses, orientation, body, person.shape, person.look, strategy, config, skeleton, attempt)
+        posed = _pose_once(poses, orientation, body, person.shape, person.look, strategy, config, attempt)
         if posed is not None:
             offset = person.posed.vertices.mean(axis=0) - posed.posed.vertices.mean(axis=0)
             return posed.moved(np.array([offset[0], offset[1], 0.0]))
@@ -129,7 +128,7 @@ def _regestured(rng: np.random.Generator, body: Body, person: Person, config: Po
     and it sits on its seat as before; None when no gesture clears the body and the seat."""
     assert person.seat is not None
     (poses,) = rng.spawn(1)
-    skeleton = Skeleton.of(body.pose(np.zeros((21, 3)), person.shape))
+    skeleton = skeleton_of(body, person.shape)
     for attempt in range(1, config.max_attempts + 1):
         try:
             angles = regesture(poses, skeleton, person.angles, config.everyday_templates)
@@ -153,21 +152,17 @@ def _pose_once(
     look: Look | None,
     strategy: str,
     config: PoseConfig,
-    skeleton: list[Skeleton],
     attempt: int,
 ) -> Person | None:
     """One pose draw of ``strategy``: posed, oriented, dressed and resting on the floor (with its seat), or None
-    when it intersects itself, misses the floor with a planted sole or finds no seat. ``skeleton`` caches the
-    person's skeleton (everyday poses are solved on it) across draws."""
-    if strategy == EVERYDAY and not skeleton:
-        skeleton.append(Skeleton.of(body.pose(np.zeros((21, 3)), shape)))
+    when it intersects itself, misses the floor with a planted sole or finds no seat."""
     try:
         angles = sample_joint_angles(
             poses,
             strategy,
             extreme_probability=config.extreme_probability,
             jitter_deg=config.family_jitter_deg,
-            skeleton=skeleton[0] if skeleton else None,
+            skeleton=skeleton_of(body, shape) if strategy == EVERYDAY else None,
             everyday_bases=config.everyday_bases,
             everyday_templates=config.everyday_templates,
         )
@@ -191,6 +186,17 @@ def _pose_once(
             return None  # no seat of a plausible height fits under this pose
         world = world.transformed(np.eye(3), np.array([0.0, 0.0, seat.raised]))
     return Person(angles, shape, look, rotation, mode, world, attempt, seat)
+
+
+def skeleton_of(body: Body, shape: BodyShape) -> Skeleton:
+    """A person's skeleton (its zero pose), made once per body and shape: everyday poses are solved on it, for
+    every draw of the first pose and for every later frame's new one."""
+    return _skeleton(body, tuple(np.asarray(shape.values, dtype=np.float64).tolist()))
+
+
+@lru_cache(maxsize=64)
+def _skeleton(body: Body, values: tuple[float, ...]) -> Skeleton:
+    return Skeleton.of(body.pose(np.zeros((21, 3)), BodyShape(np.array(values))))
 
 
 def allowed_contacts(contacts: tuple[tuple[str, str], ...]) -> np.ndarray:

@@ -129,20 +129,31 @@ def checkpoints(partial: Path) -> Iterator[dict[str, Any]]:
         yield json.loads(path.read_text())
 
 
-def check_resume_body_model(run_dir: Path, shard: int, text: str, body_model: str | None) -> None:
-    """Refuse (nothing written) to resume a partial shard of config ``text`` whose finished scenes were rendered
-    with another body model export (each scene checkpoint records its ``body_model``; older ones lack it)."""
+def started_with(run_dir: Path, shard: int, text: str, key: str) -> tuple[Any, Path] | None:
+    """What the scenes a task with config ``text`` would resume recorded under ``key`` (the first checkpoint that
+    has it; older ones lack it) and that partial shard's directory; None when there is nothing to resume (no
+    partial shard, none of its scenes done, or another config apart from its device, which
+    ``prepare_temp_dir`` discards)."""
     partial = partial_shard(run_dir, shard)
-    if not (partial / CONFIG).is_file() or (partial / CONFIG).read_text() != text:
-        return  # nothing of this config to resume (prepare_temp_dir starts afresh)
+    saved = partial / CONFIG
+    if not saved.is_file() or _without_device(saved.read_text()) != _without_device(text):
+        return None
     for checkpoint in checkpoints(partial):
-        started = checkpoint.get("body_model")
-        if started is not None and started != body_model:
-            raise BodyModelChanged(
-                f"{shard_name(shard)} was started with body model {started!r}, this task has {body_model!r} (the "
-                f"export was rebuilt by ./0-setup); rebuild the export it started with, or delete {partial} (or use "
-                "another --run-dir) to render it anew"
-            )
+        if checkpoint.get(key) is not None:
+            return checkpoint[key], partial
+    return None
+
+
+def check_resume_body_model(run_dir: Path, shard: int, text: str, body_model: str | None) -> None:
+    """Refuse (nothing written) to resume a partial shard whose finished scenes were rendered with another body
+    model export (each scene checkpoint records its ``body_model``)."""
+    started = started_with(run_dir, shard, text, "body_model")
+    if started is not None and started[0] != body_model:
+        raise BodyModelChanged(
+            f"{shard_name(shard)} was started with body model {started[0]!r}, this task has {body_model!r} (the "
+            f"export was rebuilt by ./0-setup); rebuild the export it started with, or delete {started[1]} (or use "
+            "another --run-dir) to render it anew"
+        )
 
 
 class DeviceChanged(UserError, ValueError):
@@ -163,39 +174,24 @@ def _without_device(text: str) -> str:
     return "\n".join("device:" if line.startswith("device:") else line for line in text.splitlines())
 
 
-def started_device_type(run_dir: Path, shard: int, text: str) -> tuple[str, str, Path] | None:
-    """The device type that rendered the scenes a task with config ``text`` would resume, that shard's ``device``
-    key and its directory; None when there are none (no partial shard, none of its scenes done, or another config
-    apart from the device, which ``prepare_temp_dir`` discards)."""
-    partial = partial_shard(run_dir, shard)
-    saved = partial / CONFIG
-    if not saved.is_file() or _without_device(saved.read_text()) != _without_device(text):
-        return None
-    for checkpoint in checkpoints(partial):
-        device = checkpoint.get("device")  # checkpoints before this check lack it
-        if device:
-            key = next((line for line in saved.read_text().splitlines() if line.startswith("device:")), "device:")
-            return device_type(device), key.partition(":")[2].strip(), partial
-    return None
-
-
 def check_resume_device(run_dir: Path, shard: int, text: str, device: str | None) -> None:
     """Refuse (DeviceChanged, nothing written) to resume a partial shard on another device type than the one that
-    rendered its first scenes: Cycles renders other pixels on CPU, CUDA and OptiX, so a shard would mix them.
+    rendered its first scenes (each checkpoint records its ``device``): Cycles renders other pixels on CPU, CUDA
+    and OptiX, so a shard would mix them.
 
     Called twice: with the configured type before the renderer is made (``device=cpu|cuda|optix``: no GPU is
     probed for a refused resume), and with the type the renderer found (``device=auto``, e.g. a requeued task on a
     node of another kind)."""
-    if device is None:
+    started = None if device is None else started_with(run_dir, shard, text, "device")
+    if started is None or device_type(started[0]) == device:
         return
-    started = started_device_type(run_dir, shard, text)
-    if started is None or started[0] == device:
-        return
-    original = started[1] if started[1] in DEVICE_TYPES else started[0].lower()
+    saved = (started[1] / CONFIG).read_text().splitlines()
+    key = next((line for line in saved if line.startswith("device:")), "device:").partition(":")[2].strip()
+    original = key if key in DEVICE_TYPES else device_type(started[0]).lower()
     raise DeviceChanged(
-        f"{shard_name(shard)} was started on {started[0]} and would resume on {device}, which renders other "
-        f"pixels; rerun with device={original}, or delete {started[2]} (or use another "
-        "--run-dir) to render it anew"
+        f"{shard_name(shard)} was started on {device_type(started[0])} and would resume on {device}, which renders "
+        f"other pixels; rerun with device={original}, or delete {started[1]} (or use another --run-dir) to render "
+        "it anew"
     )
 
 

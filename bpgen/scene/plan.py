@@ -71,7 +71,11 @@ class ScenePlan:
 
     def people_in(self, frame: int) -> list[Person]:
         """Who frame ``frame`` shows, in the pose of that frame (same people, same order, in every frame)."""
-        return list(self.frame_people[frame - 1]) if frame > 0 and self.frame_people else self.people
+        return _people_in(self.people, self.frame_people, frame)
+
+
+def _people_in(people: list[Person], frame_people: tuple[tuple[Person, ...], ...], frame: int) -> list[Person]:
+    return list(frame_people[frame - 1]) if frame > 0 and frame_people else people
 
 
 def _place_people(
@@ -418,7 +422,7 @@ def plan_scene(rng: np.random.Generator, config: PlanConfig, body: Body, frames:
         backdrop = Backdrop(sidecar.capture_height_m, sidecar.open_azimuths_deg, world.rotation_deg)
     cameras: list[FrameCamera] = []
     for frame in range(frames):
-        shown = list(frame_people[frame - 1]) if frame > 0 and frame_people else people
+        shown = _people_in(people, frame_people, frame)
         aim, reach = _group_sphere(shown) if shown is not people else (center, radius)  # this frame's poses
         viewpoint = choose(camera_rng, config.mode.viewpoints) if config.mode.viewpoints else "default"
         azimuth = occluder_azimuth if config.mode.name == "occlusion" else None
